@@ -1,0 +1,56 @@
+"""The ``ptgfill`` command: a thin layer over the Python API.
+
+Command modules import torch lazily, inside the command, so ``--help`` is fast.
+Exit codes: 0 success, 1 some inputs failed (the rest were processed),
+2 usage errors (bad options, missing files, nothing to do).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+import typer
+
+from .. import __version__
+from ..errors import PTGFillError
+from . import inpaint, make_masks, weights
+
+app = typer.Typer(
+    name="ptgfill",
+    help="Fill holes in images with PTG-Fill.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ptgfill {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Optional[bool] = typer.Option(
+        None, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Fill holes in images with PTG-Fill."""
+
+
+app.command("inpaint")(inpaint.command)
+app.command("make-masks")(make_masks.command)
+app.add_typer(weights.app, name="weights")
+
+
+def main() -> None:
+    try:
+        app()
+    except PTGFillError as error:
+        typer.echo(f"ptgfill: error: {error}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("ptgfill: interrupted", err=True)
+        sys.exit(130)

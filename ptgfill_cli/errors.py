@@ -1,0 +1,19 @@
+"""Errors the CLI turns into one-line messages and exit codes."""
+
+from __future__ import annotations
+
+
+class PTGFillError(Exception):
+    """A problem with the user's input or environment, worth one clear line."""
+
+
+class InputError(PTGFillError):
+    """An image, mask or other input file is unreadable or unusable."""
+
+
+class ModelNotFoundError(PTGFillError):
+    """No model could be found for the given name, path or Hub id."""
+
+
+class WeightsError(PTGFillError):
+    """A weights file is corrupt, has the wrong hash, or does not fit the config."""

@@ -1,0 +1,93 @@
+"""The transformer bridger: decoder features -> tokens -> per-patch channels."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class BridgerEncoderLayer(nn.Module):
+    """A post-norm transformer encoder layer (GELU) with ``nn.TransformerEncoderLayer``'s
+    parameter names, so the authors' checkpoints load as they are.
+
+    ``per_token=True`` reproduces the authors' code, in which each token attends
+    only to itself: softmax over one key is 1, so the attention output is the
+    value projection passed through the output projection, and the query and
+    key projections cannot change anything.
+    """
+
+    def __init__(self, dim: int, heads: int, ff_dim: int, dropout: float) -> None:
+        super().__init__()
+        self.self_attn = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
+        self.linear1 = nn.Linear(dim, ff_dim)
+        self.linear2 = nn.Linear(ff_dim, dim)
+        self.norm1 = nn.LayerNorm(dim)
+        self.norm2 = nn.LayerNorm(dim)
+        self.dropout = nn.Dropout(dropout)
+        self.dropout1 = nn.Dropout(dropout)
+        self.dropout2 = nn.Dropout(dropout)
+
+    def _self_attention(self, tokens: torch.Tensor, per_token: bool) -> torch.Tensor:
+        if not per_token:
+            return self.self_attn(tokens, tokens, tokens, need_weights=False)[0]
+        dim = tokens.shape[-1]
+        value = F.linear(
+            tokens, self.self_attn.in_proj_weight[2 * dim :], self.self_attn.in_proj_bias[2 * dim :]
+        )
+        return self.self_attn.out_proj(value)
+
+    def forward(self, tokens: torch.Tensor, per_token: bool) -> torch.Tensor:
+        tokens = self.norm1(tokens + self.dropout1(self._self_attention(tokens, per_token)))
+        feed = self.linear2(self.dropout(F.gelu(self.linear1(tokens))))
+        return self.norm2(tokens + self.dropout2(feed))
+
+
+class _LayerStack(nn.Module):
+    """Holds the layers under ``transformer.layers.N`` like ``nn.TransformerEncoder``."""
+
+    def __init__(self, layers: list[nn.Module]) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(layers)
+
+
+class TransformerBridger(nn.Module):
+    """Projects four decoder levels to patch tokens, mixes them, and folds them back.
+
+    Level ``i`` (1-4) has ``channels[i-1]`` channels at H / 2**i and is projected
+    by a kernel = stride = patch / 2**i convolution to one token per patch. The
+    tokens of the four levels are concatenated level-major, run through the
+    encoder, and each token is reshaped to a (patch, patch, patch_channels)
+    block, giving ``4 * patch_channels`` channels at full size.
+    """
+
+    def __init__(
+        self, channels: tuple[int, int, int, int], patch_size: int, patch_channels: int,
+        layers: int, heads: int, ff_dim: int, dropout: float, per_token: bool,
+    ) -> None:
+        super().__init__()
+        self.patch_size = patch_size
+        self.patch_channels = patch_channels
+        self.per_token = per_token
+        dim = patch_size * patch_size * patch_channels
+        for level, width in enumerate(channels, start=1):
+            kernel = patch_size // 2**level
+            self.add_module(f"proj{level}", nn.Conv2d(width, dim, kernel, kernel))
+        self.transformer = _LayerStack(
+            [BridgerEncoderLayer(dim, heads, ff_dim, dropout) for _ in range(layers)]
+        )
+
+    @property
+    def out_channels(self) -> int:
+        return 4 * self.patch_channels
+
+    def forward(self, levels: list[torch.Tensor]) -> torch.Tensor:
+        grids = [getattr(self, f"proj{i}")(f) for i, f in enumerate(levels, start=1)]
+        batch, dim, rows, cols = grids[0].shape
+        tokens = torch.cat([g.flatten(2).transpose(1, 2) for g in grids], 1)
+        for layer in self.transformer.layers:
+            tokens = layer(tokens, self.per_token)
+        p, c = self.patch_size, self.patch_channels
+        patches = tokens.reshape(batch, 4, rows, cols, p, p, c)
+        patches = patches.permute(0, 1, 6, 2, 4, 3, 5)  # b, level, c, row, py, col, px
+        return patches.reshape(batch, 4 * c, rows * p, cols * p)

@@ -1,0 +1,153 @@
+"""Stable partial convolution with the smooth mask update of PTG-Fill.
+
+Masks here are 1 = known, 0 = hole, soft after the first layer.
+
+A partial convolution's mask has as many channels as its input features, but
+those channels are never independent: every layer's mask update is the same
+for all output channels, and a concatenation of two feature maps concatenates
+two such constant-across-channels masks. So a mask is stored *compactly*: one
+channel per concatenated part, with the part widths carried alongside
+(:class:`PartMask`). The window sum that the published code computes with a
+full-width all-ones convolution becomes a one-output-channel convolution of the
+compact mask weighted by each part's width. ``mask_path="full"`` keeps the
+published full-width computation, for reference and benchmarks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+_EPS = 1e-8
+
+
+@dataclass(frozen=True)
+class PartMask:
+    """A mask of shape (B, P, H, W): channel p stands for ``widths[p]`` identical channels."""
+
+    values: torch.Tensor
+    widths: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if self.values.shape[1] != len(self.widths):
+            raise ValueError(
+                f"mask has {self.values.shape[1]} channels for {len(self.widths)} parts"
+            )
+
+    @property
+    def channels(self) -> int:
+        return sum(self.widths)
+
+    @classmethod
+    def single(cls, values: torch.Tensor, width: int) -> "PartMask":
+        return cls(values, (width,))
+
+    def cat(self, other: "PartMask") -> "PartMask":
+        return PartMask(torch.cat([self.values, other.values], 1), self.widths + other.widths)
+
+    def resize(self, size: tuple[int, int]) -> "PartMask":
+        return PartMask(F.interpolate(self.values, size=size), self.widths)
+
+    def expand(self) -> torch.Tensor:
+        """The full-width mask the published code carries."""
+        if len(self.widths) == 1:
+            return self.values.expand(-1, self.widths[0], -1, -1)
+        return torch.cat(
+            [self.values[:, p : p + 1].expand(-1, w, -1, -1) for p, w in enumerate(self.widths)],
+            1,
+        )
+
+    def apply(self, features: torch.Tensor) -> torch.Tensor:
+        """features * mask, broadcasting each part's channel over its width."""
+        if len(self.widths) == 1:
+            return features * self.values
+        parts = torch.split(features, list(self.widths), dim=1)
+        return torch.cat([f * self.values[:, p : p + 1] for p, f in enumerate(parts)], 1)
+
+    def channel_mean(self) -> torch.Tensor:
+        if len(self.widths) == 1:
+            return self.values
+        weights = self.values.new_tensor(self.widths).view(1, -1, 1, 1)
+        return (self.values * weights).sum(1, keepdim=True) / self.channels
+
+
+class StablePartialConv2d(nn.Conv2d):
+    """Partial convolution with PTG-Fill's smooth ("stable") mask update.
+
+    ``forward(x, mask)`` takes features (B, C_in, H, W) and a :class:`PartMask`
+    whose widths add up to C_in, and returns the output features and the next
+    layer's mask (one part of width C_out).
+    """
+
+    def __init__(self, *args, mask_path: str = "compact", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if mask_path not in ("compact", "full"):
+            raise ValueError(f"mask_path must be 'compact' or 'full', not {mask_path!r}")
+        self.mask_path = mask_path
+        self.window_size = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
+
+    def _window_sum(self, mask: PartMask) -> torch.Tensor:
+        """Sum of the full-width mask over each output window, as (B, 1, H', W')."""
+        kh, kw = self.kernel_size
+        if self.mask_path == "full":
+            ones = mask.values.new_ones(self.out_channels, self.in_channels, kh, kw)
+            full = F.conv2d(
+                mask.expand(), ones, None, self.stride, self.padding, self.dilation
+            )
+            return full[:, :1]
+        weights = mask.values.new_tensor(mask.widths).view(1, -1, 1, 1).expand(1, -1, kh, kw)
+        return F.conv2d(
+            mask.values, weights.contiguous(), None, self.stride, self.padding, self.dilation
+        )
+
+    def forward(self, x: torch.Tensor, mask: PartMask) -> tuple[torch.Tensor, PartMask]:  # type: ignore[override]
+        if mask.channels != self.in_channels:
+            raise ValueError(f"mask covers {mask.channels} channels, layer has {self.in_channels}")
+        with torch.no_grad():
+            update = self._window_sum(mask)
+            valid = update.clamp(0, 1)
+            ratio = self.window_size / (update + _EPS) * valid
+            known_everywhere = (mask.channel_mean() == 1).to(update.dtype)
+            known_everywhere = F.interpolate(known_everywhere, size=update.shape[-2:])
+            next_mask = (known_everywhere + update / self.window_size).clamp(0, 1)
+
+        masked = x * mask.expand() if self.mask_path == "full" else mask.apply(x)
+        raw = super().forward(masked)
+        if self.bias is not None:
+            bias = self.bias.view(1, -1, 1, 1)
+            out = ((raw - bias) * ratio + bias) * valid
+        else:
+            out = raw * ratio
+        return out, PartMask.single(next_mask, self.out_channels)
+
+
+class PConvNormActiv(nn.Module):
+    """n x (partial conv k3 -> InstanceNorm(affine) -> swish); the first conv has the stride.
+
+    Parameters are named ``conv{i}`` / ``norm{i}`` as in the authors' checkpoints.
+    """
+
+    def __init__(
+        self, in_channels: int, out_channels: int, stride: int = 1, n: int = 1,
+        mask_path: str = "compact",
+    ) -> None:
+        super().__init__()
+        self.n = n
+        for i in range(n):
+            self.add_module(
+                f"conv{i}",
+                StablePartialConv2d(
+                    in_channels if i == 0 else out_channels, out_channels, 3,
+                    stride=stride if i == 0 else 1, padding=1, bias=False, mask_path=mask_path,
+                ),
+            )
+            self.add_module(f"norm{i}", nn.InstanceNorm2d(out_channels, affine=True))
+
+    def forward(self, x: torch.Tensor, mask: PartMask) -> tuple[torch.Tensor, PartMask]:
+        for i in range(self.n):
+            x, mask = getattr(self, f"conv{i}")(x, mask)
+            x = F.silu(getattr(self, f"norm{i}")(x))
+        return x, mask

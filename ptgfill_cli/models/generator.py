@@ -1,0 +1,131 @@
+"""The PTG-Fill generator: coarse partial-conv U-Net, transformer bridger, gated refine net."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..config import PTGFillConfig
+from ..layers.bridger import TransformerBridger
+from ..layers.gated_conv import DistinctiveGatedConv2d
+from ..layers.partial_conv import PartMask, PConvNormActiv, StablePartialConv2d
+
+
+@dataclass
+class GeneratorOutput:
+    """Both outputs are full-size images in [0, 1]. The delivered result is the
+    composite ``known * image + (1 - known) * refined``."""
+
+    refined: torch.Tensor
+    coarse: torch.Tensor
+
+
+def _up(x: torch.Tensor) -> torch.Tensor:
+    return F.interpolate(x, scale_factor=2.0)
+
+
+class PTGFillGenerator(nn.Module):
+    """``forward(image, known)``: image (B, 3, H, W) in [0, 1], known (B, 1, H, W)
+    with 1 = known pixel, 0 = hole; H and W multiples of ``config.size_multiple``.
+    Hole pixels of ``image`` are ignored (the input is multiplied by the mask)."""
+
+    def __init__(self, config: PTGFillConfig, mask_path: str = "compact") -> None:
+        super().__init__()
+        self.config = config
+        b = config.base_channels
+        enc = (b, 2 * b, 4 * b, 8 * b, 8 * b)
+        block = lambda i, o, s, n: PConvNormActiv(i, o, s, n, mask_path=mask_path)  # noqa: E731
+        self.encoder1 = block(3, enc[0], 1, 1)
+        self.encoder2 = block(enc[0], enc[1], 2, 2)
+        self.encoder3 = block(enc[1], enc[2], 2, 2)
+        self.encoder4 = block(enc[2], enc[3], 2, 2)
+        self.encoder5 = block(enc[3], enc[4], 2, config.encoder5_convs)
+        self.decoder5 = block(enc[4] + enc[3], enc[3], 1, 2)
+        self.decoder4 = block(enc[3] + enc[2], enc[2], 1, 2)
+        self.decoder3 = block(enc[2] + enc[1], enc[1], 1, 2)
+        self.decoder2 = block(enc[1] + enc[0], enc[0], 1, 2)
+        self.decoder1 = nn.Module()
+        self.decoder1.conv0 = StablePartialConv2d(
+            enc[0] + 3, 3, 3, padding=1, bias=True, mask_path=mask_path
+        )
+
+        self.pc2ftransformer = TransformerBridger(
+            channels=(enc[0], enc[1], enc[2], enc[3]),
+            patch_size=config.patch_size,
+            patch_channels=config.patch_channels,
+            layers=config.bridger_layers,
+            heads=config.bridger_heads,
+            ff_dim=config.bridger_ff_mult * config.token_dim,
+            dropout=config.bridger_dropout,
+            per_token=config.attention == "per-token",
+        )
+
+        r = config.refine_channels
+        refine_in = 3 + self.pc2ftransformer.out_channels
+        gated = DistinctiveGatedConv2d
+        self.gatedconv1 = gated(refine_in, r, stride=2)
+        self.gatedconv2 = gated(r, r)
+        self.gatedconv3 = gated(r, r)
+        self.gatedconv4 = gated(r, 2 * r, stride=2)
+        self.gatedconv5 = gated(2 * r, 2 * r, dilation=2)
+        self.gatedconv6 = gated(2 * r, 2 * r, dilation=2)
+        self.gatedconv7 = gated(2 * r, 2 * r, dilation=2)
+        self.gatedconv8 = gated(2 * r, 2 * r, dilation=2)
+        self.gatedconv9 = gated(2 * r, r)
+        self.gatedconv10 = gated(r, r)
+        self.gatedconv11 = gated(r, r)
+        self.gatedconv12 = gated(r, r, plain=True)
+        self.to_rgb = nn.Module()
+        self.to_rgb.conv1x1 = nn.Conv2d(r, 3, 3, padding=1)
+
+    def coarse_net(self, image: torch.Tensor, known: torch.Tensor):
+        mask0 = PartMask.single(F.interpolate(known, scale_factor=0.5), 3)
+        e0 = F.interpolate(image, scale_factor=0.5)
+        e1, m1 = self.encoder1(e0, mask0)
+        e2, m2 = self.encoder2(e1, m1)
+        e3, m3 = self.encoder3(e2, m2)
+        e4, m4 = self.encoder4(e3, m3)
+        e5, m5 = self.encoder5(e4, m4)
+        d4, n4 = self.decoder5(torch.cat([_up(e5), e4], 1), _up_mask(m5).cat(m4))
+        d3, n3 = self.decoder4(torch.cat([_up(d4), e3], 1), _up_mask(n4).cat(m3))
+        d2, n2 = self.decoder3(torch.cat([_up(d3), e2], 1), _up_mask(n3).cat(m2))
+        d1, n1 = self.decoder2(torch.cat([_up(d2), e1], 1), _up_mask(n2).cat(m1))
+        d0, _ = self.decoder1.conv0(torch.cat([d1, e0], 1), n1.cat(mask0))
+        coarse = torch.sigmoid(_up(d0))
+        return coarse, [d1, d2, d3, d4]
+
+    def refine_net(self, features: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+        def at(x: torch.Tensor) -> torch.Tensor:
+            return known if x.shape[-2:] == known.shape[-2:] else F.interpolate(
+                known, size=x.shape[-2:]
+            )
+
+        x = features
+        for i in range(1, 13):
+            if i in (9, 12):
+                x = _up(x)
+            x = getattr(self, f"gatedconv{i}")(x, at(x))
+        return torch.sigmoid(self.to_rgb.conv1x1(x))
+
+    def forward(self, image: torch.Tensor, known: torch.Tensor) -> GeneratorOutput:
+        multiple = self.config.size_multiple
+        if image.shape[-2] % multiple or image.shape[-1] % multiple:
+            raise ValueError(
+                f"height and width must be multiples of {multiple}, got {tuple(image.shape[-2:])}"
+            )
+        if known.shape[1] != 1:
+            known = known[:, :1]
+        image = image * known
+        coarse, decoded = self.coarse_net(image, known)
+        coarse_comp = image * known + coarse * (1 - known)
+        bridged = self.pc2ftransformer(decoded)
+        # The authors' refine input puts the bridger's channels first.
+        refined = self.refine_net(torch.cat([bridged, coarse_comp], 1), known)
+        return GeneratorOutput(refined=refined, coarse=coarse)
+
+
+def _up_mask(mask: PartMask) -> PartMask:
+    return PartMask(_up(mask.values), mask.widths)
