@@ -14,7 +14,7 @@ import typer
 
 from .. import __version__
 from ..errors import PTGFillError
-from . import inpaint, make_masks, weights
+from . import inpaint, make_masks, train, weights
 
 app = typer.Typer(
     name="ptgfill",
@@ -42,6 +42,7 @@ def _root(
 
 app.command("inpaint")(inpaint.command)
 app.command("make-masks")(make_masks.command)
+app.command("train")(train.command)
 app.add_typer(weights.app, name="weights")
 
 

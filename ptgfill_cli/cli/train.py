@@ -1,0 +1,77 @@
+"""The `ptgfill train` command: a thin layer over :class:`ptgfill_cli.engine.trainer.Trainer`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import PTGFillError
+
+
+def command(
+    data: str = typer.Argument(..., help="Training images: a folder (recursive) or a .txt list of paths."),
+    out: Path = typer.Option(Path("runs/ptgfill"), "--out", "-o", help="Run folder: checkpoints, logs, samples, exports."),
+    val_data: Optional[str] = typer.Option(None, help="Validation images (folder or .txt); default: a held-out split of DATA."),
+    val_fraction: float = typer.Option(0.05, help="Held-out fraction of DATA when --val-data is not given (split by file-name hash)."),
+    val_count: int = typer.Option(64, help="Validation images used (fixed masks)."),
+    masks: str = typer.Option("generated", help="'generated' (mixed make-masks kinds and ratios) or a folder of PNG masks (white = hole)."),
+    preset: str = typer.Option("lite", help="Model preset: lite or paper."),
+    attention: str = typer.Option("tokens", help="Bridger attention: tokens (the paper) or per-token (the authors' code)."),
+    size: int = typer.Option(256, help="Training crop size (multiple of 32)."),
+    load_size: Optional[int] = typer.Option(None, help="Resize the shorter side to this before the random crop (default: --size)."),
+    batch_size: int = typer.Option(8, help="Global batch size (split over torchrun processes)."),
+    steps: int = typer.Option(10_000, help="Total optimisation steps."),
+    mode: str = typer.Option("joint", help="generator, discriminator, joint or finetune."),
+    lr_g: float = typer.Option(2e-4, help="Generator learning rate (AdamW)."),
+    lr_d: float = typer.Option(2e-4, help="Discriminator learning rate (AdamW)."),
+    w_valid: float = typer.Option(1.0, help="Weight of the known-region L1."),
+    w_hole: float = typer.Option(6.0, help="Weight of the hole-region L1."),
+    w_perceptual: float = typer.Option(0.05, help="Weight of the VGG16 perceptual loss."),
+    w_style: float = typer.Option(120.0, help="Weight of the VGG16 style loss."),
+    w_tv: float = typer.Option(0.05, help="Weight of the total-variation loss."),
+    w_coarse: float = typer.Option(1.0, help="Weight of the coarse-output loss."),
+    w_adversarial: float = typer.Option(0.1, help="Weight of the generator's hinge adversarial term."),
+    perceptual: str = typer.Option("vgg", help="'vgg' (needs ImageNet VGG16 weights) or 'none'."),
+    vgg_weights: Optional[Path] = typer.Option(None, help="Local vgg16-397923af.pth instead of torch.hub's cache."),
+    init: Optional[str] = typer.Option(None, help="Start the generator from these weights (NAME|PATH|hf://...), e.g. to fine-tune."),
+    precision: str = typer.Option("fp32", help="fp32, bf16 or fp16 (autocast; fp16 uses gradient scaling)."),
+    channels_last: bool = typer.Option(False, help="Channels-last memory format (faster on recent GPUs)."),
+    ema_decay: float = typer.Option(0.999, help="Decay of the exported EMA generator."),
+    seed: int = typer.Option(0, help="Seed of data order, crops, masks and initialisation."),
+    workers: int = typer.Option(2, help="Data-loading worker processes."),
+    checkpoint_every: int = typer.Option(500, help="Write a checkpoint every N steps (and at the end)."),
+    keep_last: int = typer.Option(3, help="Checkpoints to keep."),
+    sample_every: int = typer.Option(500, help="Write a sample grid every N steps (0: never)."),
+    val_every: int = typer.Option(500, help="Validate every N steps (0: only at the end)."),
+    log_every: int = typer.Option(25, help="Log losses every N steps."),
+    resume: Optional[str] = typer.Option(None, help="'auto' (latest checkpoint in --out, if any) or a checkpoint path."),
+    device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+    json_output: bool = typer.Option(False, "--json", help="Print the final result as one JSON line."),
+) -> None:
+    """Train PTG-Fill; run under `torchrun --nproc-per-node N -m ptgfill_cli train ...` for DDP."""
+    from ..engine.train_setup import run_training
+    from ..engine.trainer import TrainConfig
+    from ..losses import LossWeights
+
+    config = TrainConfig(
+        out_dir=str(out), preset=preset, attention=attention, size=size, load_size=load_size,
+        batch_size=batch_size, steps=steps, mode=mode, lr_g=lr_g, lr_d=lr_d,
+        losses=LossWeights(w_valid, w_hole, w_perceptual, w_style, w_tv, w_coarse, w_adversarial),
+        perceptual=perceptual, ema_decay=ema_decay, precision=precision,
+        channels_last=channels_last, seed=seed, num_workers=workers, log_every=log_every,
+        sample_every=sample_every, val_every=val_every, checkpoint_every=checkpoint_every,
+        keep_last=keep_last, device=device,
+    )
+    result = run_training(
+        config, data=data, val_data=val_data, val_fraction=val_fraction, val_count=val_count,
+        masks=masks, vgg_weights=vgg_weights, init=init, resume=resume, show_progress=not (quiet or json_output),
+    )
+    if json_output:
+        typer.echo(json.dumps(result.to_dict()))
+    elif not quiet:
+        typer.echo(f"trained to step {result.step} ({result.images_seen} images, {result.seconds:.0f} s); "
+                   f"exported {result.out_dir / 'last.safetensors'}", err=True)

@@ -1,0 +1,72 @@
+"""Training and validation images: folders, path lists, deterministic held-out splits."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+log = logging.getLogger(__name__)
+
+
+def list_images(source: str | Path) -> list[Path]:
+    """Image files under a folder (recursive, sorted), or the paths listed in a text file."""
+    source = Path(source)
+    if source.is_dir():
+        return sorted(p for p in source.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if source.is_file() and source.suffix.lower() == ".txt":
+        base = source.parent
+        lines = [line.strip() for line in source.read_text().splitlines()]
+        return [(base / line) if not Path(line).is_absolute() else Path(line)
+                for line in lines if line and not line.startswith("#")]
+    raise FileNotFoundError(f"{source}: not a folder of images or a .txt list of paths")
+
+
+def held_out_split(paths: list[Path], fraction: float, salt: str = "ptgfill") -> tuple[list[Path], list[Path]]:
+    """Split by a hash of each file name, so the split does not depend on order or count."""
+    def score(path: Path) -> float:
+        digest = hashlib.sha1(f"{salt}:{path.name}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64
+
+    train = [p for p in paths if score(p) >= fraction]
+    held = [p for p in paths if score(p) < fraction]
+    return train, held
+
+
+def read_rgb(path: Path) -> np.ndarray | None:
+    """An RGB uint8 array, or None for a file that cannot be decoded."""
+    try:
+        with Image.open(path) as image:
+            return np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
+    except (OSError, UnidentifiedImageError, ValueError) as error:
+        log.warning("skipping unreadable image %s: %s", path, error)
+        return None
+
+
+def resize_shorter_side(image: np.ndarray, size: int) -> np.ndarray:
+    import cv2
+
+    h, w = image.shape[:2]
+    scale = size / min(h, w)
+    if scale == 1:
+        return image
+    new = (max(size, round(w * scale)), max(size, round(h * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    return cv2.resize(image, new, interpolation=interpolation)
+
+
+def random_crop(image: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    h, w = image.shape[:2]
+    top = int(rng.integers(0, h - size + 1))
+    left = int(rng.integers(0, w - size + 1))
+    return image[top : top + size, left : left + size]
+
+
+def center_crop(image: np.ndarray, size: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    top, left = (h - size) // 2, (w - size) // 2
+    return image[top : top + size, left : left + size]

@@ -1,0 +1,78 @@
+"""VGG16 feature slices (pool1, pool2, pool3) for the perceptual and style losses.
+
+The network is defined here, with torchvision's layer indices, so that the
+published ImageNet weights file (``vgg16-397923af.pth``) loads without
+importing torchvision. Inputs are images in [0, 1] with no normalisation, as
+the authors train.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..errors import WeightsError
+
+VGG16_URL = "https://download.pytorch.org/models/vgg16-397923af.pth"
+# torch.hub's check_hash compares the file's sha256 with this prefix of its name.
+VGG16_SHA256_PREFIX = "397923af"
+_CONFIG = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M")
+SLICES = ((0, 5), (5, 10), (10, 17))
+
+
+class VGG16Features(nn.Module):
+    """``forward(x)`` returns the pool1, pool2 and pool3 activations."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        channels = 3
+        for item in _CONFIG:
+            if item == "M":
+                layers.append(nn.MaxPool2d(2, 2))
+            else:
+                layers += [nn.Conv2d(channels, item, 3, padding=1), nn.ReLU(inplace=True)]
+                channels = item
+        self.features = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        outputs = []
+        for start, stop in SLICES:
+            for index in range(start, stop):
+                x = self.features[index](x)
+            outputs.append(x)
+        return outputs
+
+
+def load_vgg16_features(weights: str | Path | None = None, download: bool = True) -> VGG16Features:
+    """VGG16 with ImageNet weights from a local file, or torch.hub's cache/download (hash checked).
+
+    Raises :class:`WeightsError` saying where it looked when the weights cannot be had.
+    """
+    model = VGG16Features()
+    if weights is not None:
+        path = Path(weights)
+        if not path.is_file():
+            raise WeightsError(f"{path}: VGG16 weights file not found")
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    else:
+        cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(VGG16_URL).name
+        if not cached.is_file() and (not download or os.environ.get("HF_HUB_OFFLINE") == "1"):
+            raise WeightsError(f"VGG16 ImageNet weights not found at {cached} (offline)")
+        try:
+            state = torch.hub.load_state_dict_from_url(
+                VGG16_URL, map_location="cpu", check_hash=True, weights_only=True, progress=False
+            )
+        except (OSError, RuntimeError) as error:
+            raise WeightsError(
+                f"cannot get VGG16 ImageNet weights from {VGG16_URL} ({error}); "
+                f"put vgg16-397923af.pth at {cached}, pass --vgg-weights FILE, or train with --perceptual none"
+            ) from error
+    features = {k: v for k, v in state.items() if k.startswith("features.") and int(k.split(".")[1]) < 17}
+    missing, unexpected = model.load_state_dict(features, strict=False)
+    if missing:
+        raise WeightsError(f"VGG16 weights lack {', '.join(missing[:4])}")
+    return model.eval().requires_grad_(False)

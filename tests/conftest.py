@@ -1,0 +1,24 @@
+"""Shared test fixtures: paths to the repository's examples and the optional ../shared data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO_ROOT / "examples"
+SHARED = REPO_ROOT.parent / "shared"
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared, or skip the test when the checkout has none beside it."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"needs {path} (../shared beside the checkout; CI has it, a user's clone may not)")
+    return path
+
+
+@pytest.fixture
+def examples_dir() -> Path:
+    return EXAMPLES
