@@ -1,8 +1,63 @@
-"""The `ptgfill make-masks` command (being written)."""
+"""The `ptgfill make-masks` command: write a set of hole masks in hole-ratio buckets."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
 
 import typer
 
+from ..data import masks
 
-def command() -> None:
-    """(being written)"""
-    raise typer.Exit(2)
+Kind = Enum("Kind", {kind: kind for kind in masks.MASK_KINDS}, type=str)
+PROTOCOL_BUCKETS = "1-10,10-20,20-30,30-40,40-50,50-60"
+
+
+def command(
+    out_dir: Path = typer.Argument(..., help="Folder to write the masks and manifest.json/.csv into."),
+    kind: Kind = typer.Option("irregular", "--kind", help="Mask generator; 'mix' picks one per mask."),
+    count: int = typer.Option(100, "--count", min=1, help="Masks per bucket."),
+    size: str = typer.Option("512", "--size", help="N for NxN, or HEIGHTxWIDTH such as 384x512."),
+    buckets: str = typer.Option(
+        PROTOCOL_BUCKETS, "--buckets", help="Hole-ratio ranges LO-HI, in percent or as fractions (0.1-0.2)."
+    ),
+    seed: int = typer.Option(0, "--seed", min=0, help="Same seed, same files."),
+    border: str = typer.Option("0", "--border", help="Hole-free border in pixels, or 'auto' (50 px at 512)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Write into a non-empty folder."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary to stdout."),
+) -> None:
+    """Write PNG hole masks (white = hole) in hole-ratio buckets, with their measured ratios."""
+    try:
+        height, width = masks.parse_size(size)
+        records = masks.write_mask_set(
+            out_dir, kind.value, count, masks.parse_buckets(buckets), (height, width),
+            seed, masks.parse_border(border, height, width), overwrite,
+        )
+    except (ValueError, OSError, masks.MaskGenerationError) as error:
+        typer.echo(f"ptgfill make-masks: error: {error}", err=True)
+        raise typer.Exit(2) from None
+    summary = masks.bucket_summary(records)
+    if as_json:
+        typer.echo(json.dumps({
+            "out_dir": str(out_dir), "manifest": str(out_dir / masks.MANIFEST_JSON), "kind": kind.value,
+            "count": len(records), "height": height, "width": width, "seed": seed,
+            "border": records[0].border, "buckets": summary,
+        }))
+    elif not quiet:
+        _print_table(summary, out_dir)
+
+
+def _print_table(summary: list[dict], out_dir: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"masks written to {out_dir}")
+    for column in ("bucket %", "masks", "mean hole %", "min %", "max %"):
+        table.add_column(column, justify="right")
+    for row in summary:
+        table.add_row(row["bucket"], str(row["count"]), *(
+            f"{row[key] * 100:.2f}" for key in ("mean_hole_ratio", "min_hole_ratio", "max_hole_ratio")
+        ))
+    Console().print(table)

@@ -401,7 +401,12 @@ class Trainer:
         if self.dist.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             (self.out_dir / "train_config.json").write_text(json.dumps(config.to_dict(), indent=2))
-        for image, hole, ok in self._loader():
+        # Starting a DataLoader draws from torch's global RNG; keep that draw out of the
+        # stream dropout uses, so a resumed run continues exactly as an uninterrupted one.
+        rng_state = torch.get_rng_state()
+        batches = iter(self._loader())
+        torch.set_rng_state(rng_state)
+        for image, hole, ok in batches:
             keep = ok.bool()
             self.skipped_images += int((~keep).sum())
             if self.dist.world_size == 1 and not keep.any():

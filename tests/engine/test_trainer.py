@@ -1,0 +1,152 @@
+"""Training: determinism across resume, kill-and-resume, DDP, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+
+from ptgfill_cli.data.datasets import list_images
+from ptgfill_cli.engine.train_data import GeneratedMasks, InpaintingSamples
+from ptgfill_cli.engine.trainer import TrainConfig, Trainer
+from ptgfill_cli.errors import PTGFillError
+from tests.conftest import EXAMPLES, REPO_ROOT
+
+
+def _config(out: Path, **changes) -> TrainConfig:
+    base = dict(
+        out_dir=str(out), preset="lite", size=64, batch_size=2, steps=4, mode="joint",
+        perceptual="none", num_workers=0, log_every=1, sample_every=0, val_every=0,
+        checkpoint_every=2, keep_last=5, device="cpu",
+    )
+    base.update(changes)
+    return TrainConfig(**base)
+
+
+def _samples(size: int = 64) -> InpaintingSamples:
+    return InpaintingSamples(list_images(EXAMPLES), size, GeneratedMasks(), load_size=96)
+
+
+def _assert_same_state(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_resumed_run_equals_uninterrupted_run(tmp_path):
+    straight = Trainer(_config(tmp_path / "straight"), _samples())
+    straight.fit()
+
+    first = Trainer(_config(tmp_path / "split", steps=2), _samples())
+    first.fit()
+    second = Trainer(_config(tmp_path / "split"), _samples())
+    second.resume("auto")
+    assert second.step == 2
+    second.fit()
+
+    assert second.step == straight.step == 4
+    _assert_same_state(second.generator.state_dict(), straight.generator.state_dict())
+    _assert_same_state(second.discriminator.state_dict(), straight.discriminator.state_dict())
+    _assert_same_state(second.ema.state_dict(), straight.ema.state_dict())
+
+
+def test_checkpoints_keep_the_last_k_and_export_loads(tmp_path):
+    from ptgfill_cli.hub.resolve import load_model
+
+    trainer = Trainer(_config(tmp_path, steps=6, checkpoint_every=1, keep_last=2), _samples())
+    result = trainer.fit()
+    names = sorted(p.name for p in (tmp_path / "checkpoints").glob("*.pt"))
+    assert names == ["step_00000005.pt", "step_00000006.pt"]
+    assert not list(tmp_path.rglob(".*.tmp"))
+    exported = load_model(str(tmp_path / "last.safetensors"))
+    _assert_same_state(exported.generator.state_dict(), trainer.ema.state_dict())
+    assert result.images_seen == 12
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log if "loss_g" in r] == [1, 2, 3, 4, 5, 6]
+
+
+def test_unreadable_images_are_skipped_and_counted(tmp_path):
+    broken = tmp_path / "data" / "broken.jpg"
+    broken.parent.mkdir()
+    broken.write_bytes(b"not a jpeg")
+    paths = list_images(EXAMPLES)[:2] + [broken]
+    samples = InpaintingSamples(paths, 64, GeneratedMasks(), load_size=96)
+    result = Trainer(_config(tmp_path / "run", batch_size=3, steps=2, mode="generator"), samples).fit()
+    assert result.skipped_images == 2
+    assert result.images_seen == 4
+
+
+def test_bad_settings_are_one_line_errors(tmp_path):
+    with pytest.raises(PTGFillError, match="--mode"):
+        _config(tmp_path, mode="both")
+    with pytest.raises(PTGFillError, match="multiple of 32"):
+        _config(tmp_path, size=100)
+    with pytest.raises(PTGFillError, match="empty"):
+        Trainer(_config(tmp_path), InpaintingSamples([], 64, GeneratedMasks()))
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "ptgfill_cli", "train", *args]
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
+    out = tmp_path / "run"
+    args = [str(EXAMPLES), "--out", str(out), "--size", "64", "--load-size", "96", "--batch-size", "2",
+            "--steps", "400", "--mode", "generator", "--perceptual", "none", "--workers", "0",
+            "--checkpoint-every", "3", "--keep-last", "2", "--val-every", "0", "--sample-every", "0",
+            "--val-fraction", "0", "--device", "cpu", "--quiet", "--resume", "auto"]
+    process = subprocess.Popen(_cli(*args), cwd=REPO_ROOT, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(out.glob("checkpoints/step_*09.pt")):
+        time.sleep(0.2)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    saved = sorted(out.glob("checkpoints/step_*.pt"))
+    assert saved, "no checkpoint was written before the kill"
+    killed_at = int(saved[-1].stem.split("_")[1])
+    assert killed_at < 400
+
+    args[args.index("--steps") + 1] = str(killed_at + 3)
+    finished = subprocess.run(_cli(*args, "--json"), cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    result = json.loads(finished.stdout.strip().splitlines()[-1])
+    assert result["step"] == killed_at + 3
+    assert result["images_seen"] == 2 * (killed_at + 3)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ddp_worker(rank: int, world: int, port: int, out: str) -> None:
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world),
+                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    trainer = Trainer(_config(Path(out), steps=3, batch_size=4, checkpoint_every=100), _samples())
+    trainer.fit()
+    torch.save(trainer.generator.state_dict(), Path(out) / f"rank{rank}.pt")
+    torch.distributed.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_two_gloo_processes_hold_identical_weights(tmp_path):
+    mp.spawn(_ddp_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+    rank0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    rank1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    _assert_same_state(rank0, rank1)
+    initial = Trainer(_config(tmp_path / "fresh"), _samples()).generator.state_dict()
+    assert any(not torch.equal(rank0[k], initial[k]) for k in rank0), "training changed nothing"
+    assert (tmp_path / "last.safetensors").exists()
+    assert not (tmp_path / "rank1").exists()
