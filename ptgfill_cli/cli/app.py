@@ -14,7 +14,7 @@ import typer
 
 from .. import __version__
 from ..errors import PTGFillError
-from . import inpaint, make_masks, train, weights
+from . import benchmark, inpaint, make_masks, train, weights
 
 app = typer.Typer(
     name="ptgfill",
@@ -43,6 +43,7 @@ def _root(
 app.command("inpaint")(inpaint.command)
 app.command("make-masks")(make_masks.command)
 app.command("train")(train.command)
+app.command("benchmark")(benchmark.command)
 app.add_typer(weights.app, name="weights")
 
 

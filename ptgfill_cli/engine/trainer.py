@@ -37,6 +37,7 @@ from ..losses import (
 )
 from ..metrics import psnr, ssim
 from ..models.factory import build_discriminator, build_generator
+from .device import resolve_device
 from .train_data import InpaintingSamples, StepBatchSampler
 
 log = logging.getLogger(__name__)
@@ -111,19 +112,6 @@ class DistributedContext:
         )
 
 
-def select_device(name: str, local_rank: int = 0) -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", local_rank)
-        return torch.device("cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise PTGFillError(f"--device {name}: CUDA is not available on this machine")
-    if device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", local_rank)
-    return device
-
-
 def _atomic_torch_save(payload: dict[str, Any], path: Path) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
     torch.save(payload, temporary)
@@ -173,7 +161,9 @@ class Trainer:
         if self.dist.world_size > 1 and not dist.is_initialized():
             backend = "nccl" if config.device != "cpu" and torch.cuda.is_available() else "gloo"
             dist.init_process_group(backend)
-        self.device = select_device(config.device, self.dist.local_rank)
+        self.device = resolve_device(config.device)
+        if self.device.type == "cuda" and config.device in ("auto", "cuda"):
+            self.device = torch.device("cuda", self.dist.local_rank)  # one GPU per torchrun process
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
         self.out_dir = Path(config.out_dir)

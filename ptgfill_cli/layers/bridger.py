@@ -27,10 +27,44 @@ class BridgerEncoderLayer(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.dropout1 = nn.Dropout(dropout)
         self.dropout2 = nn.Dropout(dropout)
+        # literal=True computes per-token attention as the authors' code does, with the
+        # query/key projections and softmax (for benchmarks and checks).
+        self.literal = False
+        self._folded: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def fold_value_output(self) -> None:
+        """Fold the value and output projections into one matrix for per-token inference.
+
+        Per-token attention is ``out_proj(value_proj(x))``: two linear maps that compose
+        into one, halving that work. Call again after changing the weights.
+        """
+        dim = self.linear1.in_features
+        with torch.no_grad():
+            w_v = self.self_attn.in_proj_weight[2 * dim :]
+            b_v = self.self_attn.in_proj_bias[2 * dim :]
+            w_o, b_o = self.self_attn.out_proj.weight, self.self_attn.out_proj.bias
+            self._folded = (w_o @ w_v, w_o @ b_v + b_o)
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:  # noqa: D401
+        self._folded = None  # stale once new weights arrive
+        super()._load_from_state_dict(*args, **kwargs)
+
+    def train(self, mode: bool = True) -> "BridgerEncoderLayer":
+        if mode:
+            self._folded = None
+        return super().train(mode)
 
     def _self_attention(self, tokens: torch.Tensor, per_token: bool) -> torch.Tensor:
         if not per_token:
             return self.self_attn(tokens, tokens, tokens, need_weights=False)[0]
+        if self.literal:
+            # The authors' computation: a (batch, tokens, dim) tensor read as
+            # (sequence, batch, dim), so attention runs across the batch.
+            across_batch = tokens.transpose(0, 1)
+            return self.self_attn(across_batch, across_batch, across_batch, need_weights=False)[0].transpose(0, 1)
+        if not self.training and self._folded is not None:
+            weight, bias = self._folded
+            return F.linear(tokens, weight, bias)
         dim = tokens.shape[-1]
         value = F.linear(
             tokens, self.self_attn.in_proj_weight[2 * dim :], self.self_attn.in_proj_bias[2 * dim :]

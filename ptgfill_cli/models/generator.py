@@ -81,6 +81,15 @@ class PTGFillGenerator(nn.Module):
         self.to_rgb = nn.Module()
         self.to_rgb.conv1x1 = nn.Conv2d(r, 3, 3, padding=1)
 
+    def prepare_for_inference(self) -> "PTGFillGenerator":
+        """Eval mode; with per-token attention, also fold each layer's value and output
+        projections into one matrix (the query/key projections are never computed)."""
+        self.eval()
+        if self.config.attention == "per-token":
+            for layer in self.pc2ftransformer.transformer.layers:
+                layer.fold_value_output()
+        return self
+
     def coarse_net(self, image: torch.Tensor, known: torch.Tensor):
         mask0 = PartMask.single(F.interpolate(known, scale_factor=0.5), 3)
         e0 = F.interpolate(image, scale_factor=0.5)

@@ -124,3 +124,27 @@ def test_config_round_trips_through_json(tmp_path):
     assert PTGFillConfig.load(tmp_path / "config.json") == config
     with pytest.raises(ValueError, match="unknown"):
         PTGFillConfig.from_dict({**config.to_dict(), "bogus": 1})
+
+
+def test_folded_inference_and_the_straightforward_reference_agree():
+    from ptgfill_cli.models.reference import straightforward_copy
+
+    model = build_generator(preset("lite", attention="per-token"), seed=12).eval()
+    reference = straightforward_copy(model)
+    image, known = _inputs(1, 64, 64, seed=13)
+    with torch.inference_mode():
+        plain = model(image, known).refined
+        literal = reference(image, known).refined
+        folded = model.prepare_for_inference()(image, known).refined
+    assert model.pc2ftransformer.transformer.layers[0]._folded is not None
+    assert (plain - literal).abs().max().item() < 1e-4
+    assert (plain - folded).abs().max().item() < 1e-5
+
+
+def test_folded_weights_are_dropped_when_training_or_loading():
+    model = build_generator(preset("lite", attention="per-token"), seed=14).prepare_for_inference()
+    layer = model.pc2ftransformer.transformer.layers[0]
+    model.load_state_dict(build_generator(preset("lite", attention="per-token"), seed=15).state_dict())
+    assert layer._folded is None
+    model.prepare_for_inference().train()
+    assert layer._folded is None

@@ -1,0 +1,92 @@
+"""The `ptgfill benchmark` command: generator speed beside the straightforward computation."""
+
+from __future__ import annotations
+
+import json
+from typing import List, Optional
+
+import typer
+
+
+def command(
+    model: List[str] = typer.Option(["lite"], "--model", "-m", help="Preset (paper, lite) or NAME|PATH|hf://...; repeatable."),
+    size: List[int] = typer.Option([256, 512], "--size", help="Square input size; repeatable."),
+    batch_size: List[int] = typer.Option([1], "--batch-size", "-b", help="Batch size; repeatable."),
+    device: str = typer.Option("cpu", help="cpu, cuda or cuda:N."),
+    precision: str = typer.Option("fp32", help="fp32, bf16 or fp16 (autocast)."),
+    attention: Optional[str] = typer.Option(None, help="For presets: tokens or per-token (default: per-token for paper, as the authors' checkpoints)."),
+    warmup: int = typer.Option(2, help="Untimed runs first."),
+    repeats: int = typer.Option(5, help="Timed runs; the median is reported."),
+    compare: bool = typer.Option(True, help="Also time the straightforward published computation and OpenCV Telea."),
+    compile_model: bool = typer.Option(False, "--compile", help="torch.compile the generator (compile time reported)."),
+    channels_last: bool = typer.Option(False, help="Channels-last memory format."),
+    threads: Optional[int] = typer.Option(None, help="torch CPU threads (default: torch's choice)."),
+    json_output: bool = typer.Option(False, "--json", help="Print results as JSON."),
+) -> None:
+    """Time the generator; ratios against the other implementations come from the same run."""
+    import torch
+
+    from ..engine.benchmark import PRECISIONS, benchmark_generator, speedups
+    from ..engine.device import resolve_device
+    from ..errors import PTGFillError
+
+    if precision not in PRECISIONS:
+        raise PTGFillError(f"--precision must be one of {', '.join(PRECISIONS)}")
+    if threads:
+        torch.set_num_threads(threads)
+    target = resolve_device(device)
+    results = []
+    for position, spec in enumerate(model):
+        generator, name = _load(spec, attention)
+        for s in size:
+            for b in batch_size:
+                results += benchmark_generator(
+                    generator, name, s, b, target, precision, warmup, repeats, compare,
+                    compile_model, channels_last, telea=compare and position == 0,
+                )
+    ratios = speedups(results)
+    if json_output:
+        typer.echo(json.dumps({
+            "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "results": [r.to_dict() for r in results], "speedups": ratios,
+        }))
+        return
+    _print(results, ratios, torch.get_num_threads())
+
+
+def _load(spec: str, attention: Optional[str]):
+    from ..config import PRESETS, preset
+    from ..models.factory import build_generator
+
+    if spec in PRESETS:
+        mode = attention or ("per-token" if spec == "paper" else "tokens")
+        return build_generator(preset(spec, attention=mode), seed=0), f"{spec} ({mode})"
+    from ..hub.resolve import load_model
+
+    loaded = load_model(spec)
+    return loaded.generator, loaded.name
+
+
+def _print(results, ratios, threads: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"generator timings ({threads} CPU threads; median of repeats)")
+    for column in ("implementation", "model", "size", "batch", "precision", "median s", "img/s", "peak MB", "max |diff|"):
+        table.add_column(column, justify="right")
+    for r in results:
+        diff = "" if r.max_abs_diff_vs_straightforward is None else f"{r.max_abs_diff_vs_straightforward:.1e}"
+        memory = "" if r.peak_memory_mb is None else f"{r.peak_memory_mb:.0f}"
+        table.add_row(r.implementation, r.model, str(r.size), str(r.batch_size), r.precision,
+                      f"{r.median_s:.4f}", f"{r.images_per_s:.2f}", memory, diff)
+    console = Console()
+    if not console.is_terminal:
+        console.width = 160
+    console.print(table)
+    if ratios:
+        ratio_table = Table(title="ptgfill speed-up (same run, same inputs)")
+        for column in ("model", "size", "batch", "versus", "speed-up"):
+            ratio_table.add_column(column, justify="right")
+        for row in ratios:
+            ratio_table.add_row(row["model"], str(row["size"]), str(row["batch_size"]), row["versus"], f"{row['speedup']:.2f}x")
+        console.print(ratio_table)

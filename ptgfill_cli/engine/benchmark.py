@@ -1,0 +1,225 @@
+"""Timing the generator against the straightforward published computation and OpenCV.
+
+Every implementation in one run sees the same inputs: a real photo resized to
+the benchmark size with a fixed irregular hole mask. Times are medians of
+repeated runs after warm-up; speed-ups are ratios within one run, which is what
+a noisy shared machine can support.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import resource
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import torch
+
+IMPLEMENTATIONS = ("ptgfill", "straightforward", "opencv-telea")
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+@dataclass
+class BenchmarkResult:
+    implementation: str
+    model: str
+    size: int
+    batch_size: int
+    device: str
+    precision: str
+    median_s: float  # per batch
+    min_s: float
+    max_s: float
+    repeats: int
+    images_per_s: float
+    peak_memory_mb: float | None
+    memory_kind: str
+    compile_s: float | None = None
+    max_abs_diff_vs_straightforward: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def benchmark_inputs(size: int, batch_size: int, image_path: Path | None = None, seed: int = 0):
+    """(image, known) tensors: a real photo and a fixed 30-40 % irregular hole mask."""
+    import cv2
+    from PIL import Image
+
+    from ..data.masks import generate_mask
+
+    if image_path is None:
+        image_path = Path(__file__).resolve().parents[2] / "examples" / "astronaut.png"
+    if image_path.is_file():
+        pixels = np.asarray(Image.open(image_path).convert("RGB"))
+    else:  # an installed package without the examples folder: a smooth synthetic picture
+        ramp = np.linspace(0, 255, 512, dtype=np.float32)
+        pixels = np.stack(np.meshgrid(ramp, ramp[::-1]) + [np.full((512, 512), 128.0)], -1).astype(np.uint8)
+    pixels = cv2.resize(pixels, (size, size), interpolation=cv2.INTER_AREA)
+    hole = generate_mask("irregular", size, size, (0.3, 0.4), np.random.default_rng(seed)) > 127
+    image = torch.from_numpy(pixels).permute(2, 0, 1).float().div(255)[None].repeat(batch_size, 1, 1, 1)
+    known = torch.from_numpy(~hole).float()[None, None].repeat(batch_size, 1, 1, 1)
+    return image, known
+
+
+class PeakMemory:
+    """Peak memory of one measured block: CUDA max allocated, or CPU peak RSS.
+
+    On Linux the RSS high-water mark is reset before the block (``/proc/self/clear_refs``);
+    elsewhere it is the process's peak so far.
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.kind = "cuda max allocated" if device.type == "cuda" else "cpu peak rss"
+        self.peak_mb: float | None = None
+
+    @contextlib.contextmanager
+    def measure(self) -> Iterator[None]:
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
+        else:
+            self._reset_rss_peak()
+        yield
+        if self.device.type == "cuda":
+            self.peak_mb = torch.cuda.max_memory_allocated(self.device) / 2**20
+        else:
+            self.peak_mb = self._rss_peak_mb()
+
+    def _reset_rss_peak(self) -> None:
+        try:
+            Path("/proc/self/clear_refs").write_text("5")
+            self.kind = "cpu peak rss"
+        except OSError:
+            self.kind = "cpu peak rss (process)"
+
+    @staticmethod
+    def _rss_peak_mb() -> float:
+        try:
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_callable(
+    run: Callable[[], Any], device: torch.device, warmup: int, repeats: int
+) -> tuple[list[float], PeakMemory]:
+    for _ in range(warmup):
+        run()
+    _synchronize(device)
+    memory = PeakMemory(device)
+    times = []
+    with memory.measure():
+        for _ in range(repeats):
+            start = time.perf_counter()
+            run()
+            _synchronize(device)
+            times.append(time.perf_counter() - start)
+    return times, memory
+
+
+def _result(implementation: str, model: str, size: int, batch: int, device: torch.device,
+            precision: str, times: list[float], memory: PeakMemory, **extra: Any) -> BenchmarkResult:
+    median = statistics.median(times)
+    return BenchmarkResult(
+        implementation=implementation, model=model, size=size, batch_size=batch, device=str(device),
+        precision=precision, median_s=median, min_s=min(times), max_s=max(times), repeats=len(times),
+        images_per_s=batch / median, peak_memory_mb=memory.peak_mb, memory_kind=memory.kind, **extra,
+    )
+
+
+def benchmark_generator(
+    model: torch.nn.Module, model_name: str, size: int, batch_size: int, device: torch.device,
+    precision: str = "fp32", warmup: int = 2, repeats: int = 5, compare: bool = True,
+    compile_model: bool = False, channels_last: bool = False, telea: bool = True,
+) -> list[BenchmarkResult]:
+    """Time ptgfill's generator and, with ``compare``, the straightforward computation
+    (fp32, batch as given); with ``telea``, OpenCV Telea on the same inputs."""
+    from ..models.reference import straightforward_copy
+
+    image, known = benchmark_inputs(size, batch_size)
+    image, known = image.to(device), known.to(device)
+    dtype = PRECISIONS[precision]
+    fast = model.to(device).prepare_for_inference()
+    if channels_last:
+        fast = fast.to(memory_format=torch.channels_last)
+        image = image.contiguous(memory_format=torch.channels_last)
+    compile_s = None
+    runner: Callable = fast
+    if compile_model:
+        runner = torch.compile(fast)
+        start = time.perf_counter()
+        with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            runner(image, known)
+        _synchronize(device)
+        compile_s = time.perf_counter() - start
+
+    def run_fast():
+        with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            return runner(image, known).refined
+
+    times, memory = time_callable(run_fast, device, warmup, repeats)
+    results = []
+    fast_output = run_fast().float()
+    diff = None
+    if compare:
+        reference = straightforward_copy(fast).to(device)
+
+        def run_reference():
+            with torch.inference_mode():
+                return reference(image.contiguous(), known).refined
+
+        ref_times, ref_memory = time_callable(run_reference, device, warmup, repeats)
+        diff = float((fast_output - run_reference()).abs().max())
+        results.append(_result("straightforward", model_name, size, batch_size, device, "fp32", ref_times, ref_memory))
+    if telea:
+        results.append(_benchmark_telea(image, known, model_name, size, batch_size, warmup, repeats))
+    results.insert(0, _result("ptgfill", model_name, size, batch_size, device, precision, times, memory,
+                              compile_s=compile_s, max_abs_diff_vs_straightforward=diff))
+    return results
+
+
+def _benchmark_telea(image: torch.Tensor, known: torch.Tensor, model_name: str, size: int, batch: int,
+                     warmup: int, repeats: int) -> BenchmarkResult:
+    import cv2
+
+    pixels = (image.float().cpu().permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)
+    holes = ((1 - known.cpu()[:, 0].numpy()) * 255).astype(np.uint8)
+
+    def run():
+        return [cv2.inpaint(p, h, 3, cv2.INPAINT_TELEA) for p, h in zip(pixels, holes)]
+
+    times, memory = time_callable(run, torch.device("cpu"), warmup, repeats)
+    return _result("opencv-telea", "-", size, batch, torch.device("cpu"), "uint8", times, memory)
+
+
+def speedups(results: list[BenchmarkResult]) -> list[dict[str, Any]]:
+    """ptgfill's speed-up, at the same size and batch, over the straightforward computation
+    of the same model and of the published (paper) network, and over OpenCV Telea."""
+    rows = []
+    for fast in (r for r in results if r.implementation == "ptgfill"):
+        for other in results:
+            if other.implementation == "ptgfill" or (other.size, other.batch_size) != (fast.size, fast.batch_size):
+                continue
+            published = other.model.startswith("paper")
+            if other.implementation == "straightforward" and other.model != fast.model and not published:
+                continue
+            versus = other.implementation if other.model == "-" else f"{other.implementation} {other.model}"
+            rows.append({
+                "model": fast.model, "size": fast.size, "batch_size": fast.batch_size,
+                "precision": fast.precision, "versus": versus, "speedup": other.median_s / fast.median_s,
+            })
+    return rows
