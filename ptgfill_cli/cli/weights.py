@@ -1,5 +1,168 @@
-"""The `ptgfill weights` commands (being written)."""
+"""The ``ptgfill weights`` commands: list, download and convert model weights.
+
+Errors are ``PTGFillError``s, which ``ptgfill``'s ``main()`` prints as one line (exit 2).
+Torch and the Hub client are imported inside the commands, so ``--help`` is fast.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
 
 import typer
 
+from ..errors import InputError
+
 app = typer.Typer(help="List, download and convert model weights.", no_args_is_help=True)
+
+HUB_METAVAR = "NAME|hf://owner/repo[/file][@revision]"
+
+
+@app.command("list")
+def list_command(
+    as_json: bool = typer.Option(False, "--json", help="Print the listing as JSON."),
+) -> None:
+    """Show the manifest's models (bundled, cached or missing) and cached Hub models."""
+    from ..hub.inventory import weights_inventory
+    from ..hub.manifest import load_manifest
+
+    inventory = weights_inventory(load_manifest())
+    if as_json:
+        typer.echo(json.dumps(inventory.to_dict(), indent=2))
+        return
+    offline = "on" if inventory.offline else "off"
+    typer.echo(f"manifest:  {inventory.manifest.path}")
+    typer.echo(
+        f"Hub cache: {inventory.cache_dir} (endpoint {inventory.endpoint}, offline {offline})"
+    )
+    typer.echo("")
+    if inventory.models:
+        rows = [
+            (
+                status.entry.name + (" *" if status.is_default else ""),
+                status.availability,
+                _human_size(status.size),
+                status.entry.trained_on,
+                status.source,
+            )
+            for status in inventory.models
+        ]
+        _echo_table(("NAME", "STATUS", "SIZE", "TRAINED ON", "SOURCE"), rows)
+        if inventory.manifest.default is not None:
+            typer.echo("(* default model)")
+    else:
+        typer.echo("No models in the manifest: no trained model is bundled yet.")
+    if inventory.manifest.default is None:
+        typer.echo("No default model: pass --model NAME|PATH|hf://owner/repo[/file][@revision].")
+    if inventory.cached_files:
+        typer.echo("")
+        typer.echo("Cached Hub files in the ptgfill format:")
+        rows = [
+            (cached.ref.uri, _human_size(cached.size), ", ".join(cached.branches))
+            for cached in inventory.cached_files
+        ]
+        _echo_table(("HUB ID", "SIZE", "BRANCHES"), rows)
+
+
+@app.command("download")
+def download_command(
+    model: str = typer.Argument(..., metavar=HUB_METAVAR, help="A manifest model or a Hub id."),
+    revision: Optional[str] = typer.Option(
+        None, "--revision", help="Branch, tag or commit of an hf:// id (default: main)."
+    ),
+) -> None:
+    """Fetch a model into the Hub cache and verify it, for use offline later."""
+    from ..hub.resolve import resolve_model_file
+    from ..hub.spec import is_hub_uri
+
+    spec = _with_revision(model, revision) if revision is not None else model
+    if not is_hub_uri(spec) and Path(spec).expanduser().exists():
+        raise InputError(
+            f"{spec} is a local path, nothing to download; download takes {HUB_METAVAR}"
+        )
+    resolved = resolve_model_file(spec)
+    size = _human_size(resolved.path.stat().st_size)
+    if resolved.origin == "bundled":
+        typer.echo(
+            f"{resolved.name} is bundled, nothing to download: {resolved.path} "
+            f"({size}, sha256 verified)"
+        )
+        return
+    verified_by = resolved.download.verified_by if resolved.download is not None else "nothing"
+    typer.echo(f"{resolved.name}: {resolved.location}")
+    typer.echo(f"  cached at {resolved.path} ({size}, checked against {verified_by})")
+    if resolved.config_path is not None:
+        typer.echo(f"  config at {resolved.config_path}")
+
+
+@app.command("convert")
+def convert_command(
+    checkpoint: Path = typer.Argument(..., metavar="AUTHORS.pth", help="An authors' checkpoint."),
+    out: Path = typer.Argument(
+        ..., metavar="OUT.safetensors", help="The file to write (a folder gets model.safetensors)."
+    ),
+    card_json: Optional[str] = typer.Option(
+        None,
+        "--card-json",
+        metavar="JSON|@FILE",
+        help='Model card fields to record: a JSON object such as \'{"trained_on": "CelebA-HQ"}\', '
+        "or @FILE holding one.",
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
+) -> None:
+    """Convert an authors' .pth checkpoint to safetensors plus a config (per-token attention)."""
+    from ..hub.authors import convert_authors_checkpoint
+    from ..hub.store import model_file_paths
+
+    card = _read_card(card_json) if card_json is not None else None
+    weights_path, sidecar_path = model_file_paths(out)
+    if weights_path.exists() and not force:
+        raise InputError(f"{weights_path} exists; pass --force to overwrite it")
+    written = convert_authors_checkpoint(checkpoint, out, card)
+    typer.echo(f"wrote {written} and {sidecar_path} (paper preset, per-token attention)")
+
+
+def _with_revision(spec: str, revision: str) -> str:
+    from ..hub.spec import HubFileRef, is_hub_uri, parse_hub_uri
+
+    if not is_hub_uri(spec):
+        raise InputError(
+            f"--revision applies to hf:// ids; manifest models are pinned by the manifest ({spec})"
+        )
+    ref = parse_hub_uri(spec)
+    if ref.revision is not None and ref.revision != revision:
+        raise InputError(f"two revisions given: {spec} and --revision {revision}")
+    return HubFileRef(ref.repo_id, ref.filename, revision).uri
+
+
+def _read_card(value: str) -> dict[str, Any]:
+    if value.startswith("@"):
+        path = Path(value[1:]).expanduser()
+        try:
+            value = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise InputError(f"cannot read --card-json file {path}: {error}") from error
+    try:
+        card = json.loads(value)
+    except json.JSONDecodeError as error:
+        raise InputError(f"--card-json is not valid JSON: {error}") from error
+    if not isinstance(card, dict):
+        raise InputError("--card-json must be a JSON object")
+    return card
+
+
+def _human_size(size: int | None) -> str:
+    if size is None:
+        return "-"
+    for unit in ("B", "KB", "MB"):
+        if size < 1000:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} GB"
+
+
+def _echo_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    for row in (header, *rows):
+        typer.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
