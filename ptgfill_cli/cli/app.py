@@ -7,14 +7,15 @@ Exit codes: 0 success, 1 some inputs failed (the rest were processed),
 
 from __future__ import annotations
 
+import functools
 import sys
-from typing import Optional
+from typing import Any, Callable, Optional
 
 import typer
 
 from .. import __version__
 from ..errors import PTGFillError
-from . import benchmark, inpaint, make_masks, train, weights
+from . import benchmark, evaluate, inpaint, make_masks, train, weights
 
 app = typer.Typer(
     name="ptgfill",
@@ -43,8 +44,33 @@ def _root(
 app.command("inpaint")(inpaint.command)
 app.command("make-masks")(make_masks.command)
 app.command("train")(train.command)
+app.command("evaluate")(evaluate.command)
 app.command("benchmark")(benchmark.command)
 app.add_typer(weights.app, name="weights")
+
+
+def _one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """A user-facing PTGFillError becomes one line on stderr and exit code 2."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except PTGFillError as error:
+            typer.echo(f"ptgfill: error: {error}", err=True)
+            raise typer.Exit(2) from None
+
+    return run
+
+
+def _guard(typer_app: typer.Typer) -> None:
+    for info in typer_app.registered_commands:
+        info.callback = _one_line_errors(info.callback)
+    for group in typer_app.registered_groups:
+        _guard(group.typer_instance)
+
+
+_guard(app)
 
 
 def main() -> None:
