@@ -194,6 +194,7 @@ class Trainer:
         self.step = 0
         self.images_seen = 0
         self.skipped_images = 0
+        self.train_seconds = 0.0  # across resumes
         self.validation: dict[str, float] = {}
         self.best_psnr = -math.inf
 
@@ -204,6 +205,7 @@ class Trainer:
             "step": self.step,
             "images_seen": self.images_seen,
             "skipped_images": self.skipped_images,
+            "train_seconds": self.train_seconds,
             "best_psnr": self.best_psnr,
             "generator": self.generator.state_dict(),
             "discriminator": self.discriminator.state_dict(),
@@ -252,6 +254,7 @@ class Trainer:
         self.images_seen = int(state["images_seen"])
         self.skipped_images = int(state["skipped_images"])
         self.best_psnr = float(state["best_psnr"])
+        self.train_seconds = float(state.get("train_seconds", 0.0))
 
     def resume(self, spec: str | None) -> None:
         """``spec``: None (fresh start), ``auto`` (latest in out_dir, if any) or a path."""
@@ -386,6 +389,7 @@ class Trainer:
     def fit(self) -> TrainResult:
         config = self.config
         started = time.perf_counter()
+        seconds_before = self.train_seconds
         window_start, window_images = time.perf_counter(), 0
         last_checkpoint: Path | None = None
         if self.dist.is_main:
@@ -410,6 +414,7 @@ class Trainer:
                 gt = gt.contiguous(memory_format=torch.channels_last)
             record = self.train_step(gt, known)
             self.step += 1
+            self.train_seconds = seconds_before + time.perf_counter() - started
             images = gt.shape[0] * self.dist.world_size
             self.images_seen += images
             window_images += images
@@ -417,7 +422,7 @@ class Trainer:
                 now = time.perf_counter()
                 record.update(step=self.step, images_seen=self.images_seen,
                               images_per_s=window_images / max(now - window_start, 1e-9),
-                              seconds=now - started)
+                              seconds=self.train_seconds)
                 window_start, window_images = now, 0
                 self._log(record)
             if self.dist.is_main and config.sample_every and self.step % config.sample_every == 0:
@@ -439,13 +444,14 @@ class Trainer:
         return TrainResult(
             out_dir=self.out_dir, step=self.step, last_checkpoint=last_checkpoint,
             validation=self.validation, images_seen=self.images_seen,
-            seconds=time.perf_counter() - started, skipped_images=self.skipped_images,
+            seconds=self.train_seconds, skipped_images=self.skipped_images,
         )
 
     def model_card(self) -> dict[str, Any]:
         return {
             "trained_steps": self.step,
             "images_seen": self.images_seen,
+            "train_seconds": round(self.train_seconds),
             "train_config": self.config.to_dict(),
             "validation": self.validation,
             "hardware": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu",

@@ -21,6 +21,7 @@ Schema (documented for users in ``weights/README.md``)::
 from __future__ import annotations
 
 import json
+import importlib.resources
 import os
 import re
 from dataclasses import dataclass, field
@@ -94,11 +95,15 @@ class Manifest:
 
 
 def default_weights_dir() -> Path:
-    """``$PTGFILL_WEIGHTS_DIR``, else the ``weights/`` folder of the source checkout."""
+    """``$PTGFILL_WEIGHTS_DIR``, else the ``weights/`` folder of the source checkout,
+    else the copy installed with the package (``ptgfill_cli.bundled_weights``)."""
     override = os.environ.get(WEIGHTS_DIR_ENV)
     if override:
         return Path(override).expanduser()
-    return Path(__file__).resolve().parents[2] / "weights"
+    checkout = Path(__file__).resolve().parents[2] / "weights"
+    if (checkout / "manifest.json").is_file():
+        return checkout
+    return Path(str(importlib.resources.files("ptgfill_cli.bundled_weights")))
 
 
 def default_manifest_path() -> Path:
