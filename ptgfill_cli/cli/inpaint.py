@@ -1,8 +1,231 @@
-"""The `ptgfill inpaint` command (being written)."""
+"""The `ptgfill inpaint` command: plan the jobs, load the model, run, report."""
+
+from __future__ import annotations
+
+import json
+import time
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Callable, Iterator, Optional
 
 import typer
 
+from ..errors import PTGFillError
 
-def command() -> None:
-    """(being written)"""
-    raise typer.Exit(2)
+if TYPE_CHECKING:  # pragma: no cover
+    from ..engine.batch import FileResult
+
+
+class Strategy(str, Enum):
+    auto = "auto"
+    original = "original"
+    resize = "resize"
+    crop = "crop"
+
+
+class OutputFormat(str, Enum):
+    png = "png"
+    jpg = "jpg"
+    webp = "webp"
+    tiff = "tiff"
+    bmp = "bmp"
+    same = "same"
+
+
+def command(
+    images: Annotated[
+        list[str],
+        typer.Argument(help="Image files, folders or glob patterns.", show_default=False),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", show_default=False,
+            help="Output folder (created), or a file name for a single image.",
+        ),
+    ],
+    mask: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--mask", "-m", show_default=False,
+            help="Mask file for every image, or a folder of masks paired with the images by "
+            "file stem (photo.jpg: photo.* or photo_mask.*). White = hole.",
+        ),
+    ] = None,
+    alpha_mask: Annotated[
+        bool,
+        typer.Option("--alpha-mask", help="Use each image's alpha channel as its mask (transparent = hole)."),
+    ] = False,
+    invert_mask: Annotated[
+        bool, typer.Option("--invert-mask", help="Mask files mark holes in black instead of white.")
+    ] = False,
+    model: Annotated[
+        Optional[str],
+        typer.Option(
+            "--model", show_default=False,
+            help="Model name, weights path, or hf://owner/repo\\[/file]\\[@revision]. "
+            "Default: the installed default model.",
+        ),
+    ] = None,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    strategy: Annotated[
+        Strategy,
+        typer.Option(
+            "--strategy",
+            help="Working image: original (whole, padded), resize (whole, scaled down to "
+            "--max-side), crop (around the holes), auto (original up to --max-side, else crop).",
+        ),
+    ] = Strategy.auto,
+    max_side: Annotated[
+        int,
+        typer.Option("--max-side", min=32, help="Longest side the network works on for auto, resize and crop."),
+    ] = 1024,  # engine.working.DEFAULT_MAX_SIDE, not imported: --help stays light
+    crop_margin: Annotated[
+        int,
+        typer.Option(
+            "--crop-margin", min=0,
+            help="Context around the holes for crop, in pixels (at least half the holes' extent).",
+        ),
+    ] = 128,  # engine.working.DEFAULT_CROP_MARGIN
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", "-b", min=1, help="Images of one working size per network batch.")
+    ] = 1,
+    output_format: Annotated[
+        Optional[OutputFormat],
+        typer.Option(
+            "--format", show_default=False,
+            help="Output format; default png, or the suffix of an output file name.",
+        ),
+    ] = None,
+    quality: Annotated[int, typer.Option("--quality", min=1, max=100, help="JPEG and WebP quality.")] = 95,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace existing outputs instead of failing those images.")
+    ] = False,
+    save_coarse: Annotated[
+        bool, typer.Option("--save-coarse", help="Also write the coarse network's fill as {stem}_coarse.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    json_lines: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object per image on stdout, nothing else.")
+    ] = False,
+) -> None:
+    """Fill the holes of IMAGES, marked by --mask or by their alpha channel.
+
+    Pixels outside the holes are copied from the input unchanged.
+
+    Exit status: 0 all filled, 1 some failed (the others are written), 2 usage error.
+    """
+    from ..data.pairing import expand_image_args, plan_jobs
+    from ..engine.batch import load_shared_mask, run_file_jobs
+    from ..engine.inpainter import Inpainter
+
+    report = _Report(quiet=quiet, json_lines=json_lines)
+    try:
+        if mask is None and not alpha_mask:
+            raise PTGFillError("give --mask FILE|FOLDER, or --alpha-mask to use the images' alpha channels")
+        if mask is not None and alpha_mask:
+            raise PTGFillError("give either --mask or --alpha-mask, not both")
+        if invert_mask and alpha_mask:
+            raise PTGFillError("--invert-mask applies to mask files, not to --alpha-mask")
+        jobs = plan_jobs(
+            expand_image_args(images),
+            mask=mask,
+            output=output,
+            output_format=None if output_format is None else output_format.value,
+            save_coarse=save_coarse,
+            overwrite=overwrite,
+        )
+        loaded_masks = {}
+        if mask is not None and mask.is_file():
+            loaded_masks[mask] = load_shared_mask(mask, invert=invert_mask)
+        inpainter = Inpainter.from_pretrained(
+            model,
+            device=device,
+            strategy=strategy.value,
+            max_side=max_side,
+            crop_margin=crop_margin,
+            batch_size=batch_size,
+        )
+    except PTGFillError as error:
+        report.usage_error(error)
+        raise typer.Exit(2) from None
+
+    results = run_file_jobs(
+        inpainter, jobs,
+        invert_mask=invert_mask, quality=quality, overwrite=overwrite, loaded_masks=loaded_masks,
+    )
+    with report.progress(len(jobs)) as advance:
+        for result in results:
+            report.add(result)
+            advance()
+    report.summary()
+    raise typer.Exit(1 if report.failures else 0)
+
+
+class _Report:
+    """What the user sees: JSON lines on stdout, or human lines and a progress bar on stderr."""
+
+    def __init__(self, *, quiet: bool, json_lines: bool) -> None:
+        from rich.console import Console
+
+        self.console = Console(stderr=True, highlight=False, soft_wrap=True)
+        self.json_lines = json_lines
+        self.verbose = not quiet and not json_lines
+        self.results: list[FileResult] = []
+        self.failures: list[FileResult] = []
+        self.started = time.perf_counter()
+        self.progress_shown = False
+
+    def usage_error(self, error: PTGFillError) -> None:
+        self.console.print(f"ptgfill: error: {error}", markup=False, style="red")
+
+    @contextmanager
+    def progress(self, total: int) -> Iterator[Callable[[], None]]:
+        self.progress_shown = self.verbose and total > 1 and self.console.is_terminal
+        if not self.progress_shown:
+            yield lambda: None
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        columns = (TextColumn("inpainting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=self.console, transient=True) as bar:
+            task = bar.add_task("inpainting", total=total)
+            yield lambda: bar.advance(task)
+
+    def add(self, result: FileResult) -> None:
+        self.results.append(result)
+        if self.json_lines:
+            typer.echo(json.dumps(result.to_dict()))
+        if not result.ok:
+            self.failures.append(result)
+            self.console.print(f"error: {result.error}", markup=False, style="red")
+        elif self.verbose and not self.progress_shown:
+            self.console.print(_describe(result), markup=False)
+
+    def summary(self) -> None:
+        if not self.verbose or len(self.results) < 2:
+            return
+        seconds = time.perf_counter() - self.started
+        filled = len(self.results) - len(self.failures)
+        if not self.failures:
+            self.console.print(f"filled {filled} images in {seconds:.1f} s", markup=False)
+            return
+        self.console.print(
+            f"filled {filled} of {len(self.results)} images in {seconds:.1f} s; "
+            f"{len(self.failures)} failed:",
+            markup=False,
+            style="red",
+        )
+        for failure in self.failures:
+            self.console.print(f"  {failure.error}", markup=False)
+
+
+def _describe(result: FileResult) -> str:
+    details = result.details
+    if details["strategy"] == "copy":
+        how = "no hole, copied"
+    else:
+        sizes = ", ".join(f"{width}x{height}" for height, width in details["working_sizes"])
+        how = f"hole {100 * details['hole_ratio']:.1f}%, {details['strategy']} {sizes}"
+    return f"{result.job.image_path} -> {result.job.output_path} ({how}, {result.seconds:.2f} s)"

@@ -1,0 +1,383 @@
+"""Decoding images and masks into arrays, and encoding results back to files.
+
+Pixels stay at the source bit depth (8 or 16 bits per channel) so that what the
+inpainter leaves alone comes back bit for bit. Masks follow the file convention
+of most tools: white (> threshold) = hole; an alpha channel can stand in for a
+mask with transparent = hole.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from ..errors import InputError, PTGFillError
+
+# Canonical output format names and the Pillow format each one is written with.
+PIL_FORMATS: dict[str, str] = {
+    "png": "PNG",
+    "jpg": "JPEG",
+    "webp": "WEBP",
+    "tiff": "TIFF",
+    "bmp": "BMP",
+}
+SUFFIX_FORMATS: dict[str, str] = {
+    ".png": "png",
+    ".jpg": "jpg",
+    ".jpeg": "jpg",
+    ".webp": "webp",
+    ".tif": "tiff",
+    ".tiff": "tiff",
+    ".bmp": "bmp",
+}
+_EXIF_ORIENTATION = 0x0112
+_LUMA = np.array([0.299, 0.587, 0.114])
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedImage:
+    """A decoded image, upright: RGB pixels at the source bit depth, plus alpha if any.
+
+    ``rgb`` is (H, W, 3) uint8 or uint16 (or float in [0, 1] for arrays handed to the
+    API); a grey source has three equal channels and ``grey`` set, so that it can be
+    written back as grey. ``alpha`` is (H, W) of the same dtype, or None.
+    """
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None = None
+    grey: bool = False
+    mode: str = "RGB"  # the source's Pillow mode ("RGB;16" for 16-bit colour)
+    format: str | None = None  # the source's Pillow format name, None when in memory
+    path: Path | None = None
+
+    @property
+    def height(self) -> int:
+        return self.rgb.shape[0]
+
+    @property
+    def width(self) -> int:
+        return self.rgb.shape[1]
+
+    @property
+    def max_value(self) -> float:
+        """The value of full intensity: 255, 65535, or 1.0 for float pixels."""
+        return max_value_of(self.rgb.dtype)
+
+    def with_pixels(self, rgb: np.ndarray, alpha: np.ndarray | None) -> "LoadedImage":
+        return replace(self, rgb=rgb, alpha=alpha)
+
+    def to_pil(self) -> Image.Image:
+        """A Pillow image in a mode close to the source's (16-bit colour becomes 8-bit:
+        Pillow has no 16-bit RGB mode)."""
+        if self.rgb.dtype == np.uint16 and self.grey and self.alpha is None:
+            return Image.fromarray(_grey_of(self.rgb))  # mode I;16
+        return Image.fromarray(_pil_pixels(self.rgb, self.alpha, self.grey))
+
+
+def max_value_of(dtype: np.dtype) -> float:
+    """Full intensity for a pixel dtype."""
+    if dtype == np.uint8:
+        return 255.0
+    if dtype == np.uint16:
+        return 65535.0
+    if np.issubdtype(dtype, np.floating):
+        return 1.0
+    raise InputError(f"unsupported pixel type {dtype}; use uint8, uint16 or float in [0, 1]")
+
+
+def load_image(path: str | Path) -> LoadedImage:
+    """Decode an image file: EXIF orientation applied; grey, palette, RGBA, CMYK and
+    16-bit images accepted. Raises InputError naming the file when it cannot."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InputError(f"{path}: cannot read image ({_reason(error)})") from None
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            orientation = _orientation(image)
+            mode, pil_format = image.mode, image.format
+            if _is_16bit_colour(image, data):
+                rgb, alpha, grey = _decode_with_opencv(path, data)
+                mode = "RGBA;16" if alpha is not None else "RGB;16"
+            else:
+                image.load()
+                rgb, alpha, grey = _arrays_from_pil(image)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        raise InputError(f"{path}: cannot read image ({_reason(error)})") from None
+    rgb = orient(rgb, orientation)
+    alpha = None if alpha is None else orient(alpha, orientation)
+    return LoadedImage(rgb=rgb, alpha=alpha, grey=grey, mode=mode, format=pil_format, path=path)
+
+
+def image_from_pil(image: Image.Image) -> LoadedImage:
+    """The same decoding as ``load_image`` for an already opened Pillow image
+    (EXIF orientation applied if it carries any)."""
+    try:
+        rgb, alpha, grey = _arrays_from_pil(image)
+    except (OSError, SyntaxError, ValueError) as error:
+        raise InputError(f"cannot use this image ({_reason(error)})") from None
+    orientation = _orientation(image)
+    return LoadedImage(
+        rgb=orient(rgb, orientation),
+        alpha=None if alpha is None else orient(alpha, orientation),
+        grey=grey,
+        mode=image.mode,
+        format=image.format,
+    )
+
+
+def image_from_array(array: np.ndarray) -> LoadedImage:
+    """Wrap an (H, W), (H, W, 3) or (H, W, 4) uint8 / uint16 / float [0, 1] RGB(A) array."""
+    array = np.asarray(array)
+    max_value_of(array.dtype)  # rejects unsupported dtypes
+    if array.ndim == 2:
+        return LoadedImage(rgb=np.repeat(array[:, :, None], 3, axis=2), grey=True, mode="L")
+    if array.ndim == 3 and array.shape[2] == 1:
+        return image_from_array(array[:, :, 0])
+    if array.ndim == 3 and array.shape[2] == 3:
+        return LoadedImage(rgb=np.ascontiguousarray(array))
+    if array.ndim == 3 and array.shape[2] == 4:
+        return LoadedImage(
+            rgb=np.ascontiguousarray(array[:, :, :3]),
+            alpha=np.ascontiguousarray(array[:, :, 3]),
+            mode="RGBA",
+        )
+    raise InputError(f"an image array must be (H, W), (H, W, 3) or (H, W, 4), not {array.shape}")
+
+
+def load_mask(path: str | Path, *, invert: bool = False, threshold: int = 127) -> np.ndarray:
+    """A mask file as a boolean (H, W) array, True = hole.
+
+    White (grey level above ``threshold`` on a 0-255 scale) is a hole, or black when
+    ``invert``. A mask with an alpha channel counts transparent pixels as black, so
+    white strokes on a transparent layer mark the holes.
+    """
+    return hole_mask_from_image(load_image(path), invert=invert, threshold=threshold)
+
+
+def hole_mask_from_image(
+    mask_image: LoadedImage, *, invert: bool = False, threshold: int = 127
+) -> np.ndarray:
+    """The hole mask a decoded mask image stands for (see ``load_mask``)."""
+    level = mask_image.rgb.astype(np.float32) @ _LUMA.astype(np.float32)
+    if mask_image.alpha is not None:
+        level *= mask_image.alpha.astype(np.float32) / mask_image.max_value
+    level *= 255.0 / mask_image.max_value
+    hole_mask = level > threshold
+    return ~hole_mask if invert else hole_mask
+
+
+def mask_from_alpha(alpha: np.ndarray) -> np.ndarray:
+    """Holes where an alpha channel is not fully opaque (True = hole)."""
+    return np.asarray(alpha) < max_value_of(np.asarray(alpha).dtype)
+
+
+def output_format_for(path: str | Path) -> str:
+    """The canonical output format ("png", "jpg", ...) a file name asks for."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in SUFFIX_FORMATS:
+        known = ", ".join(sorted(SUFFIX_FORMATS))
+        raise PTGFillError(f"{path}: unknown output format {suffix or '(none)'}; use one of {known}")
+    return SUFFIX_FORMATS[suffix]
+
+
+def encode_image(image: LoadedImage, output_format: str, quality: int = 95) -> bytes:
+    """The bytes of ``image`` as a ``output_format`` file, in the closest mode that
+    format can hold: PNG and TIFF keep 16 bits, grey and alpha; JPEG drops alpha;
+    JPEG, WebP and BMP are 8-bit."""
+    if output_format not in PIL_FORMATS:
+        raise PTGFillError(f"unknown output format {output_format!r}")
+    keeps_alpha = output_format in ("png", "webp", "tiff")
+    alpha = image.alpha if keeps_alpha else None
+    if image.rgb.dtype == np.uint16 and output_format in ("png", "tiff"):
+        return _encode_16bit(image.rgb, alpha, image.grey, output_format)
+    grey = image.grey and output_format != "webp"  # WebP has no grey mode
+    pixels = _pil_pixels(image.rgb, alpha, grey)
+    options: dict[str, object] = {}
+    if output_format in ("jpg", "webp"):
+        options["quality"] = quality
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, PIL_FORMATS[output_format], **options)
+    return buffer.getvalue()
+
+
+def save_image(
+    image: LoadedImage | np.ndarray,
+    path: str | Path,
+    *,
+    output_format: str | None = None,
+    quality: int = 95,
+    overwrite: bool = True,
+) -> Path:
+    """Write ``image`` atomically: encoded in memory, written to a hidden temporary file
+    beside ``path``, then renamed over it, so a reader never sees a partial file.
+    ``output_format`` defaults to what the file name's suffix asks for."""
+    path = Path(path)
+    if isinstance(image, np.ndarray):
+        image = image_from_array(image)
+    data = encode_image(image, output_format or output_format_for(path), quality)
+    if not overwrite and path.exists():
+        raise PTGFillError(f"{path}: already exists")
+    write_atomically(path, data)
+    return path
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` by a file holding ``data``, all at once or not at all."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        # os.open with 0o666 lets the umask decide the final permissions, as for
+        # any new file; mkstemp would leave them at 0600.
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise PTGFillError(f"{path}: cannot write ({_reason(error)})") from None
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def orient(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (1-8) to an (H, W[, C]) array, like
+    ``PIL.ImageOps.exif_transpose`` does to an image."""
+    if orientation == 2:
+        array = array[:, ::-1]
+    elif orientation == 3:
+        array = array[::-1, ::-1]
+    elif orientation == 4:
+        array = array[::-1]
+    elif orientation == 5:
+        array = array.swapaxes(0, 1)
+    elif orientation == 6:
+        array = np.rot90(array, -1)
+    elif orientation == 7:
+        array = np.rot90(array, 2).swapaxes(0, 1)
+    elif orientation == 8:
+        array = np.rot90(array, 1)
+    return np.ascontiguousarray(array)
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        orientation = int(image.getexif().get(_EXIF_ORIENTATION, 1))
+    except (OSError, SyntaxError, ValueError, TypeError):
+        return 1  # unreadable EXIF is not worth losing the image over
+    return orientation if 1 <= orientation <= 8 else 1
+
+
+def _arrays_from_pil(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None, bool]:
+    """(rgb, alpha, grey) for a Pillow image of any mode."""
+    mode = image.mode
+    if mode.startswith("I;16"):
+        return _grey_to_rgb(np.asarray(image).astype(np.uint16)), None, True
+    if mode == "I":
+        values = np.asarray(image)
+        if values.size and (values.min() < 0 or values.max() > 65535):
+            raise ValueError("32-bit integer pixels outside the 16-bit range")
+        return _grey_to_rgb(values.astype(np.uint16)), None, True
+    if mode == "F":
+        raise ValueError("32-bit float pixels are not supported")
+    if mode in ("1", "L"):
+        return _grey_to_rgb(np.asarray(image.convert("L"))), None, True
+    if mode in ("LA", "La"):
+        grey_alpha = np.asarray(image.convert("LA"))
+        return _grey_to_rgb(grey_alpha[:, :, 0]), grey_alpha[:, :, 1].copy(), True
+    has_alpha = mode in ("RGBA", "RGBa", "PA") or (mode == "P" and "transparency" in image.info)
+    if has_alpha:
+        rgba = np.asarray(image.convert("RGBA"))
+        return np.ascontiguousarray(rgba[:, :, :3]), rgba[:, :, 3].copy(), False
+    return np.asarray(image.convert("RGB")).copy(), None, False
+
+
+def _is_16bit_colour(image: Image.Image, data: bytes) -> bool:
+    """Whether Pillow would reduce this image to 8 bits: it has no 16-bit colour modes."""
+    if image.format == "PNG":
+        bit_depth, colour_type = data[24], data[25]  # from the IHDR chunk, always first
+        return bit_depth == 16 and colour_type in (2, 4, 6)  # RGB, grey + alpha, RGBA
+    if image.format == "TIFF" and image.mode in ("RGB", "RGBA"):
+        bits_per_sample = image.tag_v2.get(258, (8,))
+        return 16 in (bits_per_sample if isinstance(bits_per_sample, tuple) else (bits_per_sample,))
+    return False
+
+
+def _decode_with_opencv(path: Path, data: bytes) -> tuple[np.ndarray, np.ndarray | None, bool]:
+    # IMREAD_UNCHANGED keeps the bit depth and alpha, and ignores EXIF orientation,
+    # which the caller applies as for every other image.
+    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if decoded is None:
+        raise InputError(f"{path}: cannot read image (corrupt 16-bit {path.suffix.lstrip('.')} file)")
+    decoded = decoded.astype(np.uint16)
+    if decoded.ndim == 2:
+        return _grey_to_rgb(decoded), None, True
+    rgb = np.ascontiguousarray(decoded[:, :, 2::-1])  # OpenCV gives BGR(A)
+    alpha = decoded[:, :, 3].copy() if decoded.shape[2] == 4 else None
+    return rgb, alpha, False
+
+
+def _encode_16bit(
+    rgb: np.ndarray, alpha: np.ndarray | None, grey: bool, output_format: str
+) -> bytes:
+    if grey and alpha is None:
+        pixels = _grey_of(rgb)
+    else:
+        pixels = rgb[:, :, ::-1] if alpha is None else np.dstack([rgb[:, :, ::-1], alpha])
+    ok, encoded = cv2.imencode(f".{'tif' if output_format == 'tiff' else 'png'}", pixels)
+    if not ok:
+        raise PTGFillError(f"cannot encode a 16-bit {output_format} image")
+    return encoded.tobytes()
+
+
+def _pil_pixels(rgb: np.ndarray, alpha: np.ndarray | None, grey: bool) -> np.ndarray:
+    """8-bit pixels whose shape gives Pillow the mode: (H, W) L, (H, W, 2) LA,
+    (H, W, 3) RGB, (H, W, 4) RGBA."""
+    colour = _grey_of(_to_uint8(rgb)) if grey else _to_uint8(rgb)
+    if alpha is None:
+        return colour
+    return np.dstack([colour, _to_uint8(alpha)])
+
+
+def _grey_to_rgb(grey: np.ndarray) -> np.ndarray:
+    return np.repeat(grey[:, :, None], 3, axis=2)
+
+
+def _grey_of(rgb: np.ndarray) -> np.ndarray:
+    """Luma, rounded back to the pixel type (exact for equal channels)."""
+    luma = rgb.astype(np.float64) @ _LUMA
+    if np.issubdtype(rgb.dtype, np.floating):
+        return luma.astype(rgb.dtype)
+    return np.clip(np.rint(luma), 0, max_value_of(rgb.dtype)).astype(rgb.dtype)
+
+
+def _to_uint8(pixels: np.ndarray) -> np.ndarray:
+    if pixels.dtype == np.uint8:
+        return pixels
+    scaled = pixels.astype(np.float64) * (255.0 / max_value_of(pixels.dtype))
+    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, UnidentifiedImageError):
+        return "not an image in a known format"
+    if isinstance(error, FileNotFoundError):
+        return "no such file"
+    if isinstance(error, IsADirectoryError):
+        return "is a folder"
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower()
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

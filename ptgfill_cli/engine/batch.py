@@ -1,0 +1,150 @@
+"""Running file jobs: read, fill and write many images, going on past the bad ones."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import torch
+
+from ..data.image_io import load_image, load_mask, save_image
+from ..data.pairing import FileJob
+from ..errors import InputError, PTGFillError
+from .inpainter import Inpainter, InpaintResult, PreparedImage
+
+
+@dataclass
+class FileResult:
+    """What became of one job: ``error`` is None on success."""
+
+    job: FileJob
+    error: str | None = None
+    seconds: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)  # InpaintResult.to_dict()
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        job = self.job
+        return {
+            "input": str(job.image_path),
+            "mask": None if job.mask_path is None else str(job.mask_path),
+            "output": str(job.output_path) if self.ok else None,
+            "coarse": str(job.coarse_path) if self.ok and job.coarse_path else None,
+            "status": "ok" if self.ok else "error",
+            "error": self.error,
+            **self.details,
+            "seconds": round(self.seconds, 4),
+        }
+
+
+def run_file_jobs(
+    inpainter: Inpainter,
+    jobs: Sequence[FileJob],
+    *,
+    invert_mask: bool = False,
+    quality: int = 95,
+    overwrite: bool = False,
+    loaded_masks: dict[Path, np.ndarray] | None = None,
+) -> Iterator[FileResult]:
+    """Fill the jobs' images ``inpainter.batch_size`` at a time and write the results,
+    yielding one FileResult per job, in order. A job that fails (unreadable file,
+    mask of the wrong size, unwritable output ...) is reported and the rest go on.
+    ``loaded_masks`` holds masks already read (a mask shared by all images)."""
+    masks = _MaskCache(jobs, invert_mask, loaded_masks or {})
+    for start in range(0, len(jobs), inpainter.batch_size):
+        chunk = jobs[start : start + inpainter.batch_size]
+        results = [FileResult(job, job.error) for job in chunk]
+        prepared: dict[int, PreparedImage] = {}
+        for index, result in enumerate(results):
+            if result.ok:
+                started = time.perf_counter()
+                try:
+                    prepared[index] = _prepare(inpainter, result.job, masks)
+                except PTGFillError as error:
+                    result.error = str(error)
+                result.seconds += time.perf_counter() - started
+        keep_coarse = any(job.coarse_path is not None for job in chunk)
+        filled = _run(inpainter, prepared, results, keep_coarse)
+        for index, inpaint_result in filled.items():
+            # The result's seconds count its preparation again, measured above.
+            results[index].seconds += inpaint_result.seconds - prepared[index].seconds
+            _save(results[index], inpaint_result, quality, overwrite)
+        yield from results
+
+
+def load_shared_mask(path: Path, *, invert: bool = False) -> np.ndarray:
+    """Read a mask meant for every image, failing early (PTGFillError) when it cannot
+    serve any of them: unreadable, or all hole."""
+    hole_mask = load_mask(path, invert=invert)
+    if hole_mask.all():
+        raise PTGFillError(f"{path}: mask is all hole: there are no known pixels to fill from")
+    return hole_mask
+
+
+class _MaskCache:
+    """Reads each mask file once when several images share it."""
+
+    def __init__(self, jobs: Sequence[FileJob], invert: bool, loaded: dict[Path, np.ndarray]) -> None:
+        self.invert = invert
+        self.shared = {path for path, uses in Counter(job.mask_path for job in jobs).items() if uses > 1}
+        self.loaded = dict(loaded)
+
+    def get(self, path: Path) -> np.ndarray:
+        if path in self.loaded:
+            return self.loaded[path]
+        hole_mask = load_mask(path, invert=self.invert)
+        if path in self.shared:
+            self.loaded[path] = hole_mask
+        return hole_mask
+
+
+def _prepare(inpainter: Inpainter, job: FileJob, masks: _MaskCache) -> PreparedImage:
+    image = load_image(job.image_path)
+    hole_mask = None if job.mask_path is None else masks.get(job.mask_path)
+    try:
+        return inpainter.prepare(image, hole_mask)
+    except PTGFillError as error:
+        raise InputError(f"{job.mask_path or job.image_path}: {error}") from None
+
+
+def _run(
+    inpainter: Inpainter,
+    prepared: dict[int, PreparedImage],
+    results: list[FileResult],
+    keep_coarse: bool,
+) -> dict[int, InpaintResult]:
+    indices = list(prepared)
+    try:
+        filled = inpainter.run([prepared[index] for index in indices], keep_coarse=keep_coarse)
+    except (torch.cuda.OutOfMemoryError, MemoryError):
+        for index in indices:
+            results[index].error = (
+                f"{results[index].job.image_path}: out of memory; try a smaller --max-side "
+                "or --batch-size"
+            )
+        return {}
+    return dict(zip(indices, filled))
+
+
+def _save(result: FileResult, filled: InpaintResult, quality: int, overwrite: bool) -> None:
+    job = result.job
+    started = time.perf_counter()
+    try:
+        job.output_path.parent.mkdir(parents=True, exist_ok=True)
+        save_image(filled.image, job.output_path, quality=quality, overwrite=overwrite)
+        if job.coarse_path is not None and filled.coarse is not None:
+            save_image(filled.coarse, job.coarse_path, quality=quality, overwrite=overwrite)
+    except OSError as error:
+        result.error = f"{job.output_path.parent}: cannot create the folder ({error.strerror or error})"
+    except PTGFillError as error:
+        result.error = str(error)
+    else:
+        result.details = {key: value for key, value in filled.to_dict().items() if key != "seconds"}
+    result.seconds += time.perf_counter() - started
