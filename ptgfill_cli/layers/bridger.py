@@ -56,7 +56,7 @@ class BridgerEncoderLayer(nn.Module):
 
     def _self_attention(self, tokens: torch.Tensor, per_token: bool) -> torch.Tensor:
         if not per_token:
-            return self.self_attn(tokens, tokens, tokens, need_weights=False)[0]
+            return self._attention_across_tokens(tokens)
         if self.literal:
             # The authors' computation: a (batch, tokens, dim) tensor read as
             # (sequence, batch, dim), so attention runs across the batch.
@@ -70,6 +70,19 @@ class BridgerEncoderLayer(nn.Module):
             tokens, self.self_attn.in_proj_weight[2 * dim :], self.self_attn.in_proj_bias[2 * dim :]
         )
         return self.self_attn.out_proj(value)
+
+    def _attention_across_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
+        """``self_attn(tokens, tokens, tokens)`` through ``scaled_dot_product_attention``,
+        which never materialises the (tokens x tokens) matrix: a 1024x1024 image has
+        16,384 tokens, whose full attention matrix alone would take gigabytes."""
+        attn = self.self_attn
+        batch, count, dim = tokens.shape
+        heads = attn.num_heads
+        qkv = F.linear(tokens, attn.in_proj_weight, attn.in_proj_bias)
+        query, key, value = qkv.view(batch, count, 3, heads, dim // heads).permute(2, 0, 3, 1, 4)
+        dropout = attn.dropout if self.training else 0.0
+        attended = F.scaled_dot_product_attention(query, key, value, dropout_p=dropout)
+        return attn.out_proj(attended.transpose(1, 2).reshape(batch, count, dim))
 
     def forward(self, tokens: torch.Tensor, per_token: bool) -> torch.Tensor:
         tokens = self.norm1(tokens + self.dropout1(self._self_attention(tokens, per_token)))

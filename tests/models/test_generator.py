@@ -148,3 +148,12 @@ def test_folded_weights_are_dropped_when_training_or_loading():
     assert layer._folded is None
     model.prepare_for_inference().train()
     assert layer._folded is None
+
+
+def test_attention_across_tokens_equals_torch_multihead_attention():
+    layer = build_generator(preset("lite"), seed=16).pc2ftransformer.transformer.layers[0].eval()
+    tokens = torch.randn(2, 40, layer.linear1.in_features)
+    with torch.inference_mode():
+        ours = layer._attention_across_tokens(tokens)
+        theirs = layer.self_attn(tokens, tokens, tokens, need_weights=False)[0]
+    assert (ours - theirs).abs().max().item() < 1e-5
