@@ -131,7 +131,7 @@ class Inpainter:
             self.device = next(generator.parameters()).device
         else:
             self.device = resolve_device(device)
-        self.generator = generator.to(self.device).eval()
+        self.generator = generator.to(self.device).prepare_for_inference()
         self.strategy = strategy
         self.max_side = max_side
         self.crop_margin = crop_margin

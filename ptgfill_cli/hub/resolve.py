@@ -141,7 +141,7 @@ def load_model(
         config, card = description.config, description.card
         state = read_state_dict(resolved.path)
     generator = generator_from_state_dict(state, config, resolved.location)
-    generator.to(torch.device(device)).eval()
+    generator.to(torch.device(device)).prepare_for_inference()
     return LoadedModel(
         generator=generator,
         config=config,

@@ -105,7 +105,8 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
             "--steps", "400", "--mode", "generator", "--perceptual", "none", "--workers", "0",
             "--checkpoint-every", "3", "--keep-last", "2", "--val-every", "0", "--sample-every", "0",
             "--val-fraction", "0", "--device", "cpu", "--quiet", "--resume", "auto"]
-    process = subprocess.Popen(_cli(*args), cwd=REPO_ROOT, stderr=subprocess.PIPE)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(_cli(*args), cwd=REPO_ROOT, stderr=subprocess.DEVNULL, env=env)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list(out.glob("checkpoints/step_*09.pt")):
         time.sleep(0.2)
@@ -117,7 +118,8 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     assert killed_at < 400
 
     args[args.index("--steps") + 1] = str(killed_at + 3)
-    finished = subprocess.run(_cli(*args, "--json"), cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    finished = subprocess.run(_cli(*args, "--json"), cwd=REPO_ROOT, capture_output=True, text=True,
+                              timeout=300, env=env)
     assert finished.returncode == 0, finished.stderr
     result = json.loads(finished.stdout.strip().splitlines()[-1])
     assert result["step"] == killed_at + 3
