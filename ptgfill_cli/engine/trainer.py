@@ -316,9 +316,11 @@ class Trainer:
             self.scaler.step(self.opt_g)
             record["loss_g"] = float(total.detach())
             record.update({k: float(v.detach()) for k, v in parts.items()})
+            # Warm-up: early on, the average would be mostly the random initialisation.
+            decay = min(self.config.ema_decay, (1 + self.step) / (10 + self.step))
             with torch.no_grad():
                 for ema_param, param in zip(self.ema.parameters(), self.generator.parameters()):
-                    ema_param.lerp_(param, 1 - self.config.ema_decay)
+                    ema_param.lerp_(param, 1 - decay)
         if mode != "generator":
             with self._autocast():
                 d_loss = discriminator_hinge(self.d_model(gt, known), self.d_model(comp.detach(), known))
