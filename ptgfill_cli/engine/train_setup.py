@@ -49,6 +49,7 @@ def run_training(
 
         init_state = load_model(init).generator.state_dict()
     trainer = Trainer(config, train, val, feature_extractor=features, init_generator=init_state)
+    trainer.data_description.update(source=data, validation=val_data or f"held-out {val_fraction:.0%} of the source by file-name hash", masks=masks)
     trainer.resume(resume)
     if show_progress and trainer.dist.is_main:
         from .progress import TrainingProgress

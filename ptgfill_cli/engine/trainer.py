@@ -197,6 +197,11 @@ class Trainer:
         self.train_seconds = 0.0  # across resumes
         self.validation: dict[str, float] = {}
         self.best_psnr = -math.inf
+        self.data_description: dict[str, Any] = {
+            "train_images": len(train_samples),
+            "val_images": len(val_samples) if val_samples is not None else 0,
+        }
+        self._tensorboard: Any = None
 
     # -- checkpoints ---------------------------------------------------------------------
 
@@ -376,6 +381,12 @@ class Trainer:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         with open(self.out_dir / "log.jsonl", "a") as handle:
             handle.write(json.dumps(record) + "\n")
+        if self._tensorboard is None:
+            self._tensorboard = _tensorboard_writer(self.out_dir / "tensorboard")
+        if self._tensorboard:
+            for key, value in record.items():
+                if key not in ("step", "images_seen") and isinstance(value, (int, float)):
+                    self._tensorboard.add_scalar(key, value, record["step"])
 
     def _loader(self) -> DataLoader:
         sampler = StepBatchSampler(
@@ -454,6 +465,7 @@ class Trainer:
             "trained_steps": self.step,
             "images_seen": self.images_seen,
             "train_seconds": round(self.train_seconds),
+            "data": self.data_description,
             "train_config": self.config.to_dict(),
             "validation": self.validation,
             "hardware": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu",
@@ -465,6 +477,15 @@ class Trainer:
         from ..hub.store import save_model
 
         return save_model(self.ema, path, card=self.model_card())
+
+
+def _tensorboard_writer(folder: Path) -> Any:
+    """A SummaryWriter when tensorboard is installed, else False (it is optional)."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return False
+    return SummaryWriter(str(folder))
 
 
 def seed_everything(seed: int) -> None:

@@ -32,8 +32,12 @@ def _config(out: Path, **changes) -> TrainConfig:
     return TrainConfig(**base)
 
 
+def _photos() -> list[Path]:
+    return [p for p in list_images(EXAMPLES) if p.parent == EXAMPLES]
+
+
 def _samples(size: int = 64) -> InpaintingSamples:
-    return InpaintingSamples(list_images(EXAMPLES), size, GeneratedMasks(), load_size=96)
+    return InpaintingSamples(_photos(), size, GeneratedMasks(), load_size=96)
 
 
 def _assert_same_state(a: dict, b: dict) -> None:
@@ -78,7 +82,7 @@ def test_unreadable_images_are_skipped_and_counted(tmp_path):
     broken = tmp_path / "data" / "broken.jpg"
     broken.parent.mkdir()
     broken.write_bytes(b"not a jpeg")
-    paths = list_images(EXAMPLES)[:2] + [broken]
+    paths = _photos()[:2] + [broken]
     samples = InpaintingSamples(paths, 64, GeneratedMasks(), load_size=96)
     result = Trainer(_config(tmp_path / "run", batch_size=3, steps=2, mode="generator"), samples).fit()
     assert result.skipped_images == 2
@@ -152,3 +156,22 @@ def test_two_gloo_processes_hold_identical_weights(tmp_path):
     assert any(not torch.equal(rank0[k], initial[k]) for k in rank0), "training changed nothing"
     assert (tmp_path / "last.safetensors").exists()
     assert not (tmp_path / "rank1").exists()
+
+
+@pytest.mark.slow
+def test_torchrun_runs_the_train_command_on_two_cpu_processes(tmp_path):
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+               "--master-port", str(_free_port()), "-m", "ptgfill_cli", "train", str(EXAMPLES),
+               "--out", str(out), "--size", "64", "--load-size", "96", "--batch-size", "4", "--steps", "2",
+               "--mode", "joint", "--perceptual", "none", "--workers", "0", "--val-fraction", "0",
+               "--device", "cpu", "--quiet", "--json"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    finished = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    results = [json.loads(line) for line in finished.stdout.splitlines() if line.startswith("{")]
+    assert [r["step"] for r in results] == [2, 2]  # both ranks finished
+    assert all(r["images_seen"] == 8 for r in results)
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step_00000002.pt"]
+    card = json.loads((out / "last.json").read_text())["card"]
+    assert card["data"]["train_images"] == len(list_images(EXAMPLES))
