@@ -29,6 +29,10 @@ class RecordingGenerator(nn.Module):
         self.config = generator.config
         self.shapes: list[tuple[int, ...]] = []
 
+    def prepare_for_inference(self) -> "RecordingGenerator":
+        self.inner.prepare_for_inference()
+        return self.eval()
+
     def forward(self, image: torch.Tensor, known: torch.Tensor) -> GeneratorOutput:
         assert torch.is_inference_mode_enabled()
         self.shapes.append(tuple(image.shape))
