@@ -492,3 +492,24 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def export_checkpoint(checkpoint: str | Path, out: str | Path, card: dict[str, Any] | None = None) -> Path:
+    """Write a training checkpoint's EMA generator as a model file (safetensors + config + card)."""
+    from ..hub.store import save_model
+    from ..models.generator import PTGFillGenerator
+
+    try:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises several types for a bad file
+        raise PTGFillError(f"{checkpoint}: cannot read checkpoint ({error})") from error
+    generator = PTGFillGenerator(PTGFillConfig.from_dict(json.loads(state["model_config"])))
+    generator.load_state_dict(state["ema"])
+    summary = {
+        "trained_steps": int(state["step"]),
+        "images_seen": int(state["images_seen"]),
+        "train_seconds": round(float(state.get("train_seconds", 0.0))),
+        "train_config": json.loads(state["train_config"]),
+        "checkpoint": Path(checkpoint).name,
+    }
+    return save_model(generator, out, card={**summary, **(card or {})})

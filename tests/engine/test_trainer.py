@@ -17,7 +17,7 @@ import torch.multiprocessing as mp
 
 from ptgfill_cli.data.datasets import list_images
 from ptgfill_cli.engine.train_data import GeneratedMasks, InpaintingSamples
-from ptgfill_cli.engine.trainer import TrainConfig, Trainer
+from ptgfill_cli.engine.trainer import TrainConfig, Trainer, export_checkpoint
 from ptgfill_cli.errors import PTGFillError
 from tests.conftest import EXAMPLES, REPO_ROOT
 
@@ -73,6 +73,10 @@ def test_checkpoints_keep_the_last_k_and_export_loads(tmp_path):
     assert not list(tmp_path.rglob(".*.tmp"))
     exported = load_model(str(tmp_path / "last.safetensors"))
     _assert_same_state(exported.generator.state_dict(), trainer.ema.state_dict())
+    from_checkpoint = export_checkpoint(tmp_path / "checkpoints" / "step_00000006.pt", tmp_path / "again.safetensors")
+    again = load_model(str(from_checkpoint))
+    _assert_same_state(again.generator.state_dict(), trainer.ema.state_dict())
+    assert again.card["trained_steps"] == 6
     assert result.images_seen == 12
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log if "loss_g" in r] == [1, 2, 3, 4, 5, 6]
