@@ -41,6 +41,7 @@ from ..data.datasets import read_rgb
 from ..data.eval_masks import MaskBucket, MaskProtocol, Pair, open_mask_protocol, pair_images, read_pairs, write_pairs
 from ..data.masks import HOLE, hole_ratio
 from ..errors import PTGFillError
+from ..hub.integrity import sha256_of_file
 from .baselines import InpaintingMethod
 
 METRICS: tuple[str, ...] = ("psnr", "ssim", "l1", "hole_psnr", "lpips", "fid")
@@ -223,9 +224,7 @@ def _load_lpips(networks: PerceptualNetworks, files: Sequence[Path], device: tor
         return
     networks.lpips = lpips.load_lpips(chosen, device)
     networks.weights["lpips"] = [str(path) for path in chosen]
-    from ..models.inception import sha256_of
-
-    if not sha256_of(backbone).startswith(lpips.BACKBONE_SHA256_PREFIX):
+    if not sha256_of_file(backbone).startswith(lpips.BACKBONE_SHA256_PREFIX):
         networks.notes["lpips"] = (
             f"trunk weights {backbone} are not torchvision's published {lpips.BACKBONE_FILENAME} "
             "(sha256 differs): values are not comparable with papers"
@@ -244,7 +243,7 @@ def _load_fid(networks: PerceptualNetworks, file: Path | None, device: torch.dev
         return
     networks.fid = inception.load_fid_inception(path, device)
     networks.weights["fid"] = [str(path)]
-    if not inception.sha256_of(path).startswith(inception.WEIGHTS_SHA256_PREFIX):
+    if not sha256_of_file(path).startswith(inception.WEIGHTS_SHA256_PREFIX):
         networks.notes["fid"] = (
             f"weights {path} are not the published {inception.WEIGHTS_FILENAME} (sha256 differs): "
             "values are not comparable with papers"

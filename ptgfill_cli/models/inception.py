@@ -15,7 +15,6 @@ resized bilinearly to 299x299 and scaled to [-1, 1], as pytorch-fid computes the
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
@@ -220,11 +219,3 @@ def cached_weights_file() -> Path | None:
     """pytorch-fid's weights file where ``torch.hub`` caches downloads, if it is there."""
     candidate = Path(torch.hub.get_dir()) / "checkpoints" / WEIGHTS_FILENAME
     return candidate if candidate.is_file() else None
-
-
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
