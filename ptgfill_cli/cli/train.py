@@ -12,9 +12,10 @@ from ..errors import PTGFillError
 
 
 def command(
-    data: str = typer.Argument(..., help="Training images: a folder (recursive) or a .txt list of paths."),
+    data: str = typer.Argument(..., help="Training images: a folder (recursive), a .txt list of paths, or a catalogue set (celeba-hq, ffhq, psv, places2: its training split)."),
+    data_root: Optional[Path] = typer.Option(None, help="Where catalogue sets are (default: $PTGFILL_DATA_ROOT, else ~/.local/share/ptgfill/datasets)."),
     out: Path = typer.Option(Path("runs/ptgfill"), "--out", "-o", help="Run folder: checkpoints, logs, samples, exports."),
-    val_data: Optional[str] = typer.Option(None, help="Validation images (folder or .txt); default: a held-out split of DATA."),
+    val_data: Optional[str] = typer.Option(None, help="Validation images (folder, .txt, or a catalogue set's test split); default: a held-out split of DATA."),
     val_fraction: float = typer.Option(0.05, help="Held-out fraction of DATA when --val-data is not given (split by file-name hash)."),
     val_count: int = typer.Option(64, help="Validation images used (fixed masks)."),
     masks: str = typer.Option("generated", help="'generated' (mixed make-masks kinds and ratios) or a folder of PNG masks (white = hole)."),
@@ -69,6 +70,7 @@ def command(
     result = run_training(
         config, data=data, val_data=val_data, val_fraction=val_fraction, val_count=val_count,
         masks=masks, vgg_weights=vgg_weights, init=init, resume=resume, show_progress=not (quiet or json_output),
+        data_root=data_root,
     )
     if json_output:
         typer.echo(json.dumps(result.to_dict()))

@@ -120,6 +120,44 @@ CATALOGUE: dict[str, CatalogueEntry] = {
 }
 
 
+# The training splits of the same benchmarks, for ``ptgfill train``. Places2 and Paris
+# StreetView training images live in folders of their own: their file names repeat
+# across Places' category folders, and PSV's test folder takes every image in it.
+TRAIN_CATALOGUE: dict[str, CatalogueEntry] = {
+    "celeba-hq": CatalogueEntry(
+        name="celeba-hq", title=CATALOGUE["celeba-hq"].title, folder="celeba-hq",
+        split="train: 0.jpg-27999.jpg, the first 28,000 of the 30,000 images", count=28000,
+        resolution="1024x1024", fit="crop", layout=CATALOGUE["celeba-hq"].layout,
+        obtain=CATALOGUE["celeba-hq"].obtain,
+        file_names=lambda: [f"{index}.jpg" for index in range(28000)],
+    ),
+    "ffhq": CatalogueEntry(
+        name="ffhq", title=CATALOGUE["ffhq"].title, folder="ffhq",
+        split="training: 00000.png-59999.png, the 60,000 images ffhq-dataset-v2.json marks 'training'",
+        count=60000, resolution="1024x1024", fit="crop", layout=CATALOGUE["ffhq"].layout,
+        obtain=CATALOGUE["ffhq"].obtain,
+        file_names=lambda: [f"{index:05d}.png" for index in range(60000)],
+    ),
+    "psv": CatalogueEntry(
+        name="psv", title=CATALOGUE["psv"].title, folder="paris-streetview-train",
+        split="train: the 14,900 images of Context Encoders' paris_train_original, every image in the folder",
+        count=14900, resolution="936x537", fit="resize",
+        layout="the images of paris_train_original/ (any names)", obtain=CATALOGUE["psv"].obtain,
+        file_names=None,
+    ),
+    "places2": CatalogueEntry(
+        name="places2", title=CATALOGUE["places2"].title, folder="places2-train",
+        split="train: Places365-Standard's 1,803,460 training images (data_256/, every image below the folder)",
+        count=1803460, resolution="256x256", fit="crop",
+        layout="data_256/ from train_256_places365standard.tar (category sub-folders)",
+        obtain="download train_256_places365standard.tar from places2.csail.mit.edu/download.html "
+               "(research use) and unpack it there",
+        file_names=None,
+    ),
+}
+SPLITS: tuple[str, ...] = ("test", "train")
+
+
 @dataclass(frozen=True)
 class EvalDataset:
     """The images of one evaluation, in order, and where they came from."""
@@ -155,14 +193,20 @@ def default_data_root() -> Path:
     return Path(base) / "ptgfill" / "datasets"
 
 
-def resolve_dataset(spec: str, data_root: str | Path | None = None, limit: int | None = None) -> EvalDataset:
+def resolve_dataset(
+    spec: str, data_root: str | Path | None = None, limit: int | None = None, split: str = "test"
+) -> EvalDataset:
     """The images ``spec`` names (see the module docstring); ``limit`` keeps the first N,
-    and for a catalogue set only those N need to be present."""
+    and for a catalogue set only those N need to be present. ``split`` picks a catalogue
+    set's evaluation (``test``) or training (``train``) split."""
     if limit is not None and limit < 1:
         raise DatasetError(f"--limit must be at least 1, not {limit}")
+    if split not in SPLITS:
+        raise DatasetError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
     if spec in CATALOGUE:
         root = Path(data_root).expanduser() if data_root is not None else default_data_root()
-        return _catalogue_dataset(CATALOGUE[spec], root, limit)
+        entry = CATALOGUE[spec] if split == "test" else TRAIN_CATALOGUE[spec]
+        return _catalogue_dataset(entry, root, limit)
     if spec.startswith(HUB_DATASET_PREFIX):
         return _limited(hub_dataset(spec), limit)
     if spec.startswith("hf://"):
@@ -206,13 +250,13 @@ def _catalogue_dataset(entry: CatalogueEntry, data_root: Path, limit: int | None
     folder = data_root / entry.folder
     if not folder.is_dir():
         raise DatasetError(_missing_message(entry, folder, "the folder does not exist"))
-    found = _images_by_name(folder)
     expected = entry.expected_names()
     if expected is None:
-        images = [found[name] for name in sorted(found)]
+        images = list_images(folder)
         if not images:
             raise DatasetError(_missing_message(entry, folder, "it holds no images"))
     else:
+        found = _images_by_name(folder)
         wanted = expected[:limit] if limit is not None else expected
         missing = [name for name in wanted if name not in found]
         if missing:

@@ -10,13 +10,24 @@ from .train_data import InpaintingSamples, fixed_validation_masks, mask_source
 from .trainer import TrainConfig, Trainer, TrainResult
 
 
+def training_images(spec: str, data_root: str | Path | None, split: str) -> list[Path]:
+    """A catalogue name (its ``split``: train for training, test for validation), else a
+    folder or a ``.txt`` list of paths."""
+    from ..data.catalogue import CATALOGUE, resolve_dataset
+
+    if spec in CATALOGUE:
+        return list(resolve_dataset(spec, data_root, split=split).images)
+    return list_images(spec)
+
+
 def build_samples(
     config: TrainConfig, data: str, val_data: str | None, val_fraction: float, val_count: int, masks: str,
+    data_root: str | Path | None = None,
 ) -> tuple[InpaintingSamples, InpaintingSamples | None]:
     try:
-        paths = list_images(data)
+        paths = training_images(data, data_root, "train")
         source = mask_source(masks)
-        val_paths = list_images(val_data) if val_data else None
+        val_paths = training_images(val_data, data_root, "test") if val_data else None
     except FileNotFoundError as error:
         raise PTGFillError(str(error)) from None
     if val_paths is None and val_fraction > 0:
@@ -36,8 +47,9 @@ def run_training(
     config: TrainConfig, data: str, val_data: str | None = None, val_fraction: float = 0.05,
     val_count: int = 64, masks: str = "generated", vgg_weights: Path | None = None,
     init: str | None = None, resume: str | None = None, show_progress: bool = True,
+    data_root: str | Path | None = None,
 ) -> TrainResult:
-    train, val = build_samples(config, data, val_data, val_fraction, val_count, masks)
+    train, val = build_samples(config, data, val_data, val_fraction, val_count, masks, data_root)
     features = None
     if config.perceptual == "vgg":
         from ..models.vgg import load_vgg16_features

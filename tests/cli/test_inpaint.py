@@ -229,7 +229,11 @@ def test_cuda_without_cuda_is_a_usage_error(model_path, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_no_default_model_is_a_clear_usage_error(tmp_path):
+def test_no_default_model_is_a_clear_usage_error(tmp_path, monkeypatch):
+    empty_registry = tmp_path / "weights"
+    empty_registry.mkdir()
+    (empty_registry / "manifest.json").write_text('{"default": null, "models": {}}')
+    monkeypatch.setenv("PTGFILL_WEIGHTS_DIR", str(empty_registry))
     write_photo(tmp_path / "a.png")
     write_mask(tmp_path / "mask.png")
     result = invoke(tmp_path / "a.png", "-m", tmp_path / "mask.png", "-o", tmp_path / "out")

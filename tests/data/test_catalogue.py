@@ -257,3 +257,37 @@ def test_hub_dataset_errors_are_one_line(dataset_hub: LoopbackDatasetHub, monkey
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(DatasetError, match="not in the Hub cache"):
         resolve_dataset("hf://datasets/lab/other")
+
+
+def test_training_splits_are_the_complement_of_the_test_splits(tmp_path):
+    from ptgfill_cli.data.catalogue import TRAIN_CATALOGUE, resolve_dataset
+
+    folder = tmp_path / "celeba-hq" / "CelebA-HQ-img"
+    folder.mkdir(parents=True)
+    for index in (0, 1, 27999, 28000):
+        (folder / f"{index}.jpg").write_bytes(b"")
+    train = resolve_dataset("celeba-hq", tmp_path, limit=2, split="train")
+    assert [p.name for p in train.images] == ["0.jpg", "1.jpg"]
+    test = resolve_dataset("celeba-hq", tmp_path, limit=1, split="test")
+    assert [p.name for p in test.images] == ["28000.jpg"]
+    ffhq_train = TRAIN_CATALOGUE["ffhq"].expected_names()
+    assert len(ffhq_train) == 60000 and ffhq_train[-1] == "59999.png"
+
+
+def test_places2_training_images_repeat_names_across_categories(tmp_path):
+    from ptgfill_cli.data.catalogue import resolve_dataset
+
+    for category in ("a/airfield", "b/bakery"):
+        (tmp_path / "places2-train" / category).mkdir(parents=True)
+        (tmp_path / "places2-train" / category / "00000001.jpg").write_bytes(b"")
+    images = resolve_dataset("places2", tmp_path, split="train").images
+    assert len(images) == 2
+
+
+def test_train_command_takes_a_catalogue_name(tmp_path):
+    from ptgfill_cli.engine.train_setup import training_images
+
+    from ptgfill_cli.errors import PTGFillError
+
+    with pytest.raises(PTGFillError, match="places2-train"):
+        training_images("places2", tmp_path, "train")
