@@ -264,6 +264,14 @@ def draw_chart(result: EvaluationResult) -> Image.Image | None:
             panels.append((f"{METRIC_LABELS[metric]} ({direction})", series))
     if not panels:
         return None
+    return draw_line_panels(panels, methods, "hole ratio (%, mean per bucket)")
+
+
+def draw_line_panels(
+    panels: Sequence[tuple[str, dict[str, list[tuple[float, float]]]]], series_names: Sequence[str],
+    x_label: str,
+) -> Image.Image:
+    """Line charts, two panels a row, one line per series, a shared legend on top."""
     panel_w, panel_h, columns = 460, 330, min(2, len(panels))
     legend_h = 30
     rows = math.ceil(len(panels) / columns)
@@ -271,23 +279,24 @@ def draw_chart(result: EvaluationResult) -> Image.Image | None:
     draw = ImageDraw.Draw(chart)
     font, small = _font(14), _font(12)
     x = 10
-    for number, method in enumerate(methods):
+    for number, name in enumerate(series_names):
         colour = _COLOURS[number % len(_COLOURS)]
         draw.line((x, 15, x + 24, 15), fill=colour, width=3)
         _marker(draw, x + 12, 15, number, colour)
-        draw.text((x + 30, 7), method, fill="black", font=font)
-        x += 40 + int(draw.textlength(method, font=font)) + 16
+        draw.text((x + 30, 7), name, fill="black", font=font)
+        x += 40 + int(draw.textlength(name, font=font)) + 16
     for index, (title, series) in enumerate(panels):
         left = (index % columns) * panel_w
         top = legend_h + (index // columns) * panel_h
-        _draw_panel(draw, (left, top, left + panel_w, top + panel_h), title, series, methods, font, small)
+        _draw_panel(draw, (left, top, left + panel_w, top + panel_h), title, series, series_names,
+                    font, small, x_label)
     return chart
 
 
 def _draw_panel(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], title: str,
                 series: dict[str, list[tuple[float, float]]], methods: Sequence[str],
                 font: ImageFont.ImageFont | ImageFont.FreeTypeFont,
-                small: ImageFont.ImageFont | ImageFont.FreeTypeFont) -> None:
+                small: ImageFont.ImageFont | ImageFont.FreeTypeFont, x_label: str) -> None:
     left, top, right, bottom = box
     plot = (left + 64, top + 36, right - 18, bottom - 48)
     xs = [x for points in series.values() for x, _ in points]
@@ -315,7 +324,7 @@ def _draw_panel(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], title
         text = _tick_text(tick, x_ticks)
         draw.text((px - draw.textlength(text, font=small) / 2, plot[3] + 7), text, fill="black", font=small)
     draw.rectangle(plot, outline="black")
-    label = "hole ratio (%, mean per bucket)"
+    label = x_label
     draw.text(((plot[0] + plot[2] - draw.textlength(label, font=small)) / 2, plot[3] + 26), label,
               fill="black", font=small)
     for number, method in enumerate(methods):

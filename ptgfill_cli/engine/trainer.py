@@ -454,6 +454,9 @@ class Trainer:
                 self.on_step({**record, "step": self.step})
         if self.dist.is_main:
             self.export(self.out_dir / "last.safetensors")
+            from .training_curves import write_training_curves
+
+            write_training_curves(self.out_dir / "log.jsonl", self.out_dir / "curves.png")
         return TrainResult(
             out_dir=self.out_dir, step=self.step, last_checkpoint=last_checkpoint,
             validation=self.validation, images_seen=self.images_seen,

@@ -80,6 +80,7 @@ def test_checkpoints_keep_the_last_k_and_export_loads(tmp_path):
     assert result.images_seen == 12
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log if "loss_g" in r] == [1, 2, 3, 4, 5, 6]
+    assert (tmp_path / "curves.png").stat().st_size > 0
 
 
 def test_unreadable_images_are_skipped_and_counted(tmp_path):
