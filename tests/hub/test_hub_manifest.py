@@ -14,14 +14,24 @@ from ptgfill_cli.hub.resolve import load_model
 GOOD_SHA = "a" * 64
 
 
-def test_the_shipped_manifest_has_no_models_and_no_default():
-    # No trained model exists yet: shipping random weights as a model is not allowed.
+def test_the_shipped_default_model_is_bundled_verified_and_trained():
+    from ptgfill_cli.hub.integrity import sha256_of_file
+
     manifest = load_manifest()
     assert manifest.path == default_manifest_path()
-    assert manifest.path.is_file()
-    assert manifest.default is None
-    assert manifest.models == {}
-    # So `ptgfill inpaint` without --model says so.
+    entry = manifest.models[manifest.default]
+    bundled = manifest.bundled_path(entry)
+    assert bundled is not None and bundled.is_file()
+    assert sha256_of_file(bundled) == entry.sha256
+    assert (manifest.weights_dir / entry.card["model_card"]).is_file()
+    loaded = load_model()
+    assert loaded.name == manifest.default and loaded.origin == "bundled"
+    assert loaded.card["trained_steps"] > 0 and loaded.card["images_seen"] > 0  # trained, not initialised
+
+
+def test_an_empty_registry_means_no_default_model(tmp_path, monkeypatch):
+    (tmp_path / "manifest.json").write_text('{"default": null, "models": {}}')
+    monkeypatch.setenv("PTGFILL_WEIGHTS_DIR", str(tmp_path))
     with pytest.raises(ModelNotFoundError, match="^no default model is installed; pass --model"):
         load_model()
 
