@@ -21,7 +21,6 @@ Schema (documented for users in ``weights/README.md``)::
 from __future__ import annotations
 
 import json
-import importlib.resources
 import os
 import re
 from dataclasses import dataclass, field
@@ -103,7 +102,8 @@ def default_weights_dir() -> Path:
     checkout = Path(__file__).resolve().parents[2] / "weights"
     if (checkout / "manifest.json").is_file():
         return checkout
-    return Path(str(importlib.resources.files("ptgfill_cli.bundled_weights")))
+    # An installed wheel carries weights/ as the data folder ptgfill_cli/bundled_weights.
+    return Path(__file__).resolve().parents[1] / "bundled_weights"
 
 
 def default_manifest_path() -> Path:
