@@ -8,8 +8,6 @@ from typing import Optional
 
 import typer
 
-from ..errors import PTGFillError
-
 
 def command(
     data: str = typer.Argument(..., help="Training images: a folder (recursive), a .txt list of paths, or a catalogue set (celeba-hq, ffhq, psv, places2: its training split)."),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
+
+from ..atomic import replace_atomically
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
@@ -37,7 +38,4 @@ def save_grid(
             sheet.paste(Image.fromarray(array[row]), (x, header + row * (height + gap)))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    sheet.save(temporary, format="PNG")
-    os.replace(temporary, path)
-    return path
+    return replace_atomically(path, lambda temporary: sheet.save(temporary, format="PNG"))

@@ -9,8 +9,6 @@ mask with transparent = hole.
 from __future__ import annotations
 
 import io
-import os
-import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from ..atomic import write_bytes_atomically
 from ..errors import InputError, PTGFillError
 
 # Canonical output format names and the Pillow format each one is written with.
@@ -232,22 +231,10 @@ def save_image(
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Replace ``path`` by a file holding ``data``, all at once or not at all."""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
-        # os.open with 0o666 lets the umask decide the final permissions, as for
-        # any new file; mkstemp would leave them at 0600.
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
+        write_bytes_atomically(path, data)
     except OSError as error:
-        temporary.unlink(missing_ok=True)
         raise PTGFillError(f"{path}: cannot write ({_reason(error)})") from None
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 def orient(array: np.ndarray, orientation: int) -> np.ndarray:

@@ -41,7 +41,6 @@ import io
 import json
 import math
 import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -49,6 +48,7 @@ from typing import Callable, Iterable, Sequence
 import cv2
 import numpy as np
 
+from ..atomic import write_bytes_atomically
 from ..errors import PTGFillError
 
 HOLE = 255
@@ -499,7 +499,7 @@ def write_mask_set(
             drawn_kind = choose_kind(kind, rng)
             mask = generate_mask(drawn_kind, height, width, ratio_range, rng, border)
             path = folder / f"{index:0{digits}d}.png"
-            _write_atomically(path, encode_png(mask))
+            write_bytes_atomically(path, encode_png(mask))
             record = MaskRecord(
                 file=path.relative_to(out).as_posix(), kind=drawn_kind,
                 bucket_lo=ratio_range[0], bucket_hi=ratio_range[1], hole_ratio=hole_ratio(mask),
@@ -587,26 +587,15 @@ def read_mask(path: str | os.PathLike[str]) -> np.ndarray:
     return np.where(image > 127, HOLE, 0).astype(np.uint8)
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-
-
 def _write_manifests(out: Path, settings: dict, records: Iterable[MaskRecord]) -> None:
     rows = [asdict(record) for record in records]
     manifest = {"format": MANIFEST_FORMAT, **settings, "masks": rows}
-    _write_atomically(out / MANIFEST_JSON, (json.dumps(manifest, indent=1) + "\n").encode("utf-8"))
+    write_bytes_atomically(out / MANIFEST_JSON, (json.dumps(manifest, indent=1) + "\n").encode("utf-8"))
     table = io.StringIO()
     writer = csv.DictWriter(table, fieldnames=list(MaskRecord.__dataclass_fields__), lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    _write_atomically(out / MANIFEST_CSV, table.getvalue().encode("utf-8"))
+    write_bytes_atomically(out / MANIFEST_CSV, table.getvalue().encode("utf-8"))
 
 
 def bucket_summary(records: Sequence[MaskRecord]) -> list[dict]:

@@ -36,6 +36,7 @@ import torch
 from PIL import Image
 
 from .. import metrics as pixel_metrics
+from ..atomic import replace_atomically, write_text_atomically
 from ..data.catalogue import EvalDataset, fit_image, resolve_dataset
 from ..data.datasets import read_rgb
 from ..data.eval_masks import MaskBucket, MaskProtocol, Pair, open_mask_protocol, pair_images, read_pairs, write_pairs
@@ -341,9 +342,11 @@ class ResultStore:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{self._chunk:07d}.npz"
         self._chunk += 1
-        temporary = path.with_name(f".{path.stem}.tmp.npz")
-        np.savez(temporary, keys=np.array(list(keys)), features=features.astype(np.float32))
-        os.replace(temporary, path)
+        def write(temporary: Path) -> None:
+            with open(temporary, "wb") as handle:  # a file object: savez would add ".npz" to a name
+                np.savez(handle, keys=np.array(list(keys)), features=features.astype(np.float32))
+
+        replace_atomically(path, write)
         self.features.setdefault(_slug(owner), {}).update(zip(keys, features.astype(np.float32)))
 
     def add_rows(self, rows: Iterable[dict[str, object]]) -> None:
@@ -409,9 +412,7 @@ def prepare_output(output: Path, identity: dict[str, object], overwrite: bool) -
 
 
 def _write_json(path: Path, data: object) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    write_text_atomically(path, json.dumps(data, indent=1) + "\n")
 
 
 # ---------------------------------------------------------------------------

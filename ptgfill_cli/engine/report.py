@@ -12,12 +12,13 @@ import csv
 import io
 import json
 import math
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from ..atomic import replace_atomically, write_text_atomically
 
 if TYPE_CHECKING:  # pragma: no cover
     from .evaluator import ComparisonGrid, EvaluationResult
@@ -70,17 +71,11 @@ def _json_default(value: object) -> object:
 
 
 def _write_text(path: Path, text: str) -> str:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-    return str(path)
+    return str(write_text_atomically(path, text))
 
 
 def _save_png(image: Image.Image, path: Path) -> str:
-    temporary = path.with_name(f".{path.name}.tmp")
-    image.save(temporary, format="PNG")
-    os.replace(temporary, path)
-    return str(path)
+    return str(replace_atomically(path, lambda temporary: image.save(temporary, format="PNG")))
 
 
 # ---------------------------------------------------------------------------

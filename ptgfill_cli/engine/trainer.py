@@ -13,18 +13,17 @@ import json
 import logging
 import math
 import os
-import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
+from ..atomic import replace_atomically
 from ..config import PTGFillConfig, preset
 from ..errors import PTGFillError
 from ..losses import (
@@ -112,14 +111,12 @@ class DistributedContext:
         )
 
 
-def _atomic_torch_save(payload: dict[str, Any], path: Path) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    torch.save(payload, temporary)
-    os.replace(temporary, path)
-
-
-def _unwrap(module: torch.nn.Module) -> torch.nn.Module:
-    return module.module if isinstance(module, DistributedDataParallel) else module
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A training checkpoint's contents, loaded without unpickling code (``weights_only``)."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises several types for a bad file
+        raise PTGFillError(f"{path}: cannot read checkpoint ({error})") from error
 
 
 @dataclass
@@ -229,7 +226,7 @@ class Trainer:
             return None
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         path = self.checkpoint_dir / f"step_{self.step:08d}.pt"
-        _atomic_torch_save(self.checkpoint_payload(), path)
+        replace_atomically(path, lambda temporary: torch.save(self.checkpoint_payload(), temporary))
         for old in sorted(self.checkpoint_dir.glob("step_*.pt"))[: -self.config.keep_last]:
             old.unlink()
         return path
@@ -239,10 +236,7 @@ class Trainer:
         return found[-1] if found else None
 
     def load_checkpoint(self, path: Path) -> None:
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as error:  # torch raises several types for a bad file
-            raise PTGFillError(f"{path}: cannot read checkpoint ({error})") from error
+        state = read_checkpoint(path)
         saved_model = json.loads(state["model_config"])
         if saved_model != self.config.model_config().to_dict():
             raise PTGFillError(f"{path}: checkpoint was trained with another model config: {saved_model}")
@@ -491,21 +485,12 @@ def _tensorboard_writer(folder: Path) -> Any:
     return SummaryWriter(str(folder))
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
 def export_checkpoint(checkpoint: str | Path, out: str | Path, card: dict[str, Any] | None = None) -> Path:
     """Write a training checkpoint's EMA generator as a model file (safetensors + config + card)."""
     from ..hub.store import save_model
     from ..models.generator import PTGFillGenerator
 
-    try:
-        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises several types for a bad file
-        raise PTGFillError(f"{checkpoint}: cannot read checkpoint ({error})") from error
+    state = read_checkpoint(checkpoint)
     generator = PTGFillGenerator(PTGFillConfig.from_dict(json.loads(state["model_config"])))
     generator.load_state_dict(state["ema"])
     summary = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..atomic import replace_atomically
 from .report import draw_line_panels
 
 PANELS = (
@@ -44,8 +45,4 @@ def write_training_curves(log_path: str | Path, out_path: str | Path) -> Path | 
     if not panels:
         return None
     chart = draw_line_panels(panels, ["run"], "images seen (thousands)")
-    out_path = Path(out_path)
-    temporary = out_path.with_name(f".{out_path.name}.tmp")
-    chart.save(temporary, format="PNG")
-    temporary.replace(out_path)
-    return out_path
+    return replace_atomically(out_path, lambda temporary: chart.save(temporary, format="PNG"))

@@ -15,10 +15,9 @@ convenience for people and tools. A sidecar / ``config.json`` is
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import torch
 from safetensors import SafetensorError
@@ -26,6 +25,7 @@ from safetensors.torch import load_file
 from safetensors.torch import save as serialise_tensors
 from torch import nn
 
+from ..atomic import replace_atomically
 from ..config import PTGFillConfig
 from ..errors import WeightsError
 from .layout import CONFIG_FILENAME, FORMAT_NAME, FORMAT_VERSION, MODEL_FILENAME, WEIGHTS_SUFFIX
@@ -81,9 +81,9 @@ def save_state_dict(
     # Serialised in memory and written by Python so the file gets the usual
     # permissions (safetensors' own writer makes it owner-only).
     data = _with_sorted_metadata(serialise_tensors(tensors, metadata))
-    _replace_atomically(weights_path, lambda temporary: temporary.write_bytes(data))
+    replace_atomically(weights_path, lambda temporary: temporary.write_bytes(data))
     sidecar_text = json.dumps(description, indent=2) + "\n"
-    _replace_atomically(
+    replace_atomically(
         sidecar_path, lambda temporary: temporary.write_text(sidecar_text, encoding="utf-8")
     )
     return weights_path
@@ -169,13 +169,3 @@ def _with_sorted_metadata(data: bytes) -> bytes:
         raise WeightsError("internal error: the reordered safetensors header grew")
     # Same length, padded with spaces as safetensors pads its header.
     return data[:8] + text.ljust(length, b" ") + data[8 + length :]
-
-
-def _replace_atomically(target: Path, write: Callable[[Path], Any]) -> None:
-    # Write beside the target and rename, so an interrupted save leaves no half file.
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        write(temporary)
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
