@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .norm import instance_norm
+
 
 class DistinctiveGatedConv2d(nn.Module):
     """``act(norm(conv(x) * sigmoid(hole_conv(x*(1-m)) + valid_conv(x*m)))) + residual(x)``.
@@ -13,6 +15,11 @@ class DistinctiveGatedConv2d(nn.Module):
     ``m`` is the one-channel known mask (1 = known) at the input's size. The
     residual is the identity when the shape is kept, else a kernel = stride
     convolution. ``plain=True`` drops the norm and activation (the last layer).
+
+    For inference, :meth:`fuse` rewrites the gate's two convolutions as
+    ``hole_conv(x) + (valid_conv - hole_conv)(x*m)`` and stacks ``hole_conv`` onto
+    ``conv``: two convolutions instead of three, the same arithmetic, and no
+    ``x*(1-m)`` pass.
     """
 
     def __init__(
@@ -29,10 +36,59 @@ class DistinctiveGatedConv2d(nn.Module):
             self.residual: nn.Module = nn.Conv2d(in_channels, out_channels, stride, stride)
         else:
             self.residual = nn.Identity()
+        # Set by fuse(); not part of the state dict, dropped on load or train().
+        self.register_buffer("fused_weight", None, persistent=False)
+        self.register_buffer("fused_bias", None, persistent=False)
+        self.register_buffer("known_weight", None, persistent=False)
+
+    def fuse(self) -> None:
+        """Precompute the two-convolution form used in eval mode. Call again after
+        changing the weights or the memory format."""
+        with torch.no_grad():
+            layout = (
+                torch.channels_last
+                if self.conv2d.weight.is_contiguous(memory_format=torch.channels_last)
+                and not self.conv2d.weight.is_contiguous()
+                else torch.contiguous_format
+            )
+            self.fused_weight = torch.cat([self.conv2d.weight, self.hole_conv2d.weight]).contiguous(
+                memory_format=layout
+            )
+            self.fused_bias = torch.cat(
+                [self.conv2d.bias, self.hole_conv2d.bias + self.valid_conv2d.bias]
+            )
+            self.known_weight = (self.valid_conv2d.weight - self.hole_conv2d.weight).contiguous(
+                memory_format=layout
+            )
+
+    def _unfuse(self) -> None:
+        self.fused_weight = self.fused_bias = self.known_weight = None
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:  # noqa: D401
+        self._unfuse()
+        super()._load_from_state_dict(*args, **kwargs)
+
+    def train(self, mode: bool = True) -> "DistinctiveGatedConv2d":
+        if mode:
+            self._unfuse()
+        return super().train(mode)
 
     def forward(self, x: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
-        gate = torch.sigmoid(self.hole_conv2d(x * (1 - known)) + self.valid_conv2d(x * known))
-        out = self.conv2d(x) * gate
+        if self.fused_weight is not None and not self.training:
+            out = self._fused_gated(x, known)
+        else:
+            gate = torch.sigmoid(self.hole_conv2d(x * (1 - known)) + self.valid_conv2d(x * known))
+            out = self.conv2d(x) * gate
         if self.norm is not None:
-            out = F.silu(self.norm(out))
+            out = instance_norm(out, self.norm)
+            out = F.silu(out, inplace=not out.requires_grad)
         return out + self.residual(x)
+
+    def _fused_gated(self, x: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+        c = self.conv2d
+        both = F.conv2d(x, self.fused_weight, self.fused_bias, c.stride, c.padding, c.dilation)
+        gate = F.conv2d(x * known, self.known_weight, None, c.stride, c.padding, c.dilation)
+        gate = torch.sigmoid_(gate.add_(both[:, c.out_channels :]))
+        # In place on the dense tensor: a product with the strided channel slice would
+        # otherwise come out in whatever layout TensorIterator picks for it.
+        return gate.mul_(both[:, : c.out_channels])

@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .norm import instance_norm
+
 _EPS = 1e-8
 
 
@@ -149,5 +151,6 @@ class PConvNormActiv(nn.Module):
     def forward(self, x: torch.Tensor, mask: PartMask) -> tuple[torch.Tensor, PartMask]:
         for i in range(self.n):
             x, mask = getattr(self, f"conv{i}")(x, mask)
-            x = F.silu(getattr(self, f"norm{i}")(x))
+            x = instance_norm(x, getattr(self, f"norm{i}"))
+            x = F.silu(x, inplace=not x.requires_grad)
         return x, mask

@@ -35,6 +35,7 @@ class PTGFillGenerator(nn.Module):
     def __init__(self, config: PTGFillConfig, mask_path: str = "compact") -> None:
         super().__init__()
         self.config = config
+        self.channels_last = False  # set by prepare_for_inference
         b = config.base_channels
         enc = (b, 2 * b, 4 * b, 8 * b, 8 * b)
         block = lambda i, o, s, n: PConvNormActiv(i, o, s, n, mask_path=mask_path)  # noqa: E731
@@ -81,10 +82,18 @@ class PTGFillGenerator(nn.Module):
         self.to_rgb = nn.Module()
         self.to_rgb.conv1x1 = nn.Conv2d(r, 3, 3, padding=1)
 
-    def prepare_for_inference(self) -> "PTGFillGenerator":
-        """Eval mode; with per-token attention, also fold each layer's value and output
-        projections into one matrix (the query/key projections are never computed)."""
+    def prepare_for_inference(self, channels_last: bool = False) -> "PTGFillGenerator":
+        """Eval mode, with the inference-only rewrites that leave the output as it is
+        (to float rounding): each gated convolution's two-convolution form, and with
+        per-token attention the value and output projections folded into one matrix
+        (the query/key projections are never computed). ``channels_last`` also moves
+        the weights, and every forward's input, to the channels-last layout."""
         self.eval()
+        self.channels_last = channels_last
+        self.to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+        for module in self.modules():
+            if isinstance(module, DistinctiveGatedConv2d):
+                module.fuse()
         if self.config.attention == "per-token":
             for layer in self.pc2ftransformer.transformer.layers:
                 layer.fold_value_output()
@@ -127,6 +136,8 @@ class PTGFillGenerator(nn.Module):
             )
         if known.shape[1] != 1:
             known = known[:, :1]
+        if self.channels_last and not self.training:
+            image = image.contiguous(memory_format=torch.channels_last)
         image = image * known
         coarse, decoded = self.coarse_net(image, known)
         coarse_comp = image * known + coarse * (1 - known)

@@ -29,8 +29,8 @@ class RecordingGenerator(nn.Module):
         self.config = generator.config
         self.shapes: list[tuple[int, ...]] = []
 
-    def prepare_for_inference(self) -> "RecordingGenerator":
-        self.inner.prepare_for_inference()
+    def prepare_for_inference(self, **options) -> "RecordingGenerator":
+        self.inner.prepare_for_inference(**options)
         return self.eval()
 
     def forward(self, image: torch.Tensor, known: torch.Tensor) -> GeneratorOutput:

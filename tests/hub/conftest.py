@@ -68,12 +68,12 @@ def single_torch_thread() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def lite_generator() -> PTGFillGenerator:
     """A randomly initialised lite generator: plumbing for tests, never shipped."""
-    return build_generator("lite", seed=0).eval()
+    return build_generator("lite", seed=0).prepare_for_inference()  # as load_model prepares it
 
 
 @pytest.fixture(scope="session")
 def other_lite_generator() -> PTGFillGenerator:
-    return build_generator("lite", seed=1).eval()
+    return build_generator("lite", seed=1).prepare_for_inference()
 
 
 @pytest.fixture(scope="session")

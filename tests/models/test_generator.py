@@ -141,6 +141,49 @@ def test_folded_inference_and_the_straightforward_reference_agree():
     assert (plain - folded).abs().max().item() < 1e-5
 
 
+def _golden_like(model):
+    """The reference's deterministic weight rule (0.05 r; norm weights 1 + 0.05 r): unlike
+    the published initialisation it gives activations of a trained network's size."""
+    from ptgfill_cli.models.init import golden_state_dict
+
+    shapes = [(key, list(value.shape)) for key, value in model.state_dict().items()]
+    model.load_state_dict(golden_state_dict(shapes, seed=3))
+    return model
+
+
+@pytest.mark.parametrize("attention", ["tokens", "per-token"])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_inference_rewrites_match_the_straightforward_computation(attention: str, channels_last: bool):
+    from ptgfill_cli.layers.gated_conv import DistinctiveGatedConv2d
+    from ptgfill_cli.models.reference import straightforward_copy
+
+    model = _golden_like(build_generator(preset("lite", attention=attention), seed=0))
+    reference = straightforward_copy(model)
+    # the authors' per-token attention mixes a batch's images, so it is compared at batch 1
+    image, known = _inputs(2 if attention == "tokens" else 1, 64, 96, seed=21)
+    with torch.inference_mode():
+        expected = reference(image, known).refined
+        fast = model.prepare_for_inference(channels_last=channels_last)
+        got = fast(image, known).refined
+    gated = [m for m in fast.modules() if isinstance(m, DistinctiveGatedConv2d)]
+    assert all(m.fused_weight is not None for m in gated)
+    assert fast.gatedconv2.fused_weight.is_contiguous(
+        memory_format=torch.channels_last if channels_last else torch.contiguous_format
+    )
+    assert expected.std().item() > 0.05  # a picture, not a constant
+    assert (got - expected).abs().max().item() < 1e-4
+
+
+def test_fused_gated_convolutions_are_dropped_when_training_or_loading():
+    model = build_generator("lite", seed=14).prepare_for_inference(channels_last=True)
+    layer = model.gatedconv3
+    assert layer.fused_weight is not None
+    model.load_state_dict(build_generator("lite", seed=15).state_dict())
+    assert layer.fused_weight is None
+    model.prepare_for_inference().train()
+    assert layer.fused_weight is None and "fused_weight" not in model.state_dict()
+
+
 def test_folded_weights_are_dropped_when_training_or_loading():
     model = build_generator(preset("lite", attention="per-token"), seed=14).prepare_for_inference()
     layer = model.pc2ftransformer.transformer.layers[0]
