@@ -20,8 +20,10 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import torch
 
+from .runtime import AUTOCAST_DTYPES, compiled_for_inference
+
 IMPLEMENTATIONS = ("ptgfill", "straightforward", "opencv-telea")
-PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+PRECISIONS = AUTOCAST_DTYPES
 
 
 @dataclass
@@ -144,27 +146,23 @@ def _result(implementation: str, model: str, size: int, batch: int, device: torc
 def benchmark_generator(
     model: torch.nn.Module, model_name: str, size: int, batch_size: int, device: torch.device,
     precision: str = "fp32", warmup: int = 2, repeats: int = 5, compare: bool = True,
-    compile_model: bool = False, channels_last: bool = False, telea: bool = True,
+    compile_model: bool = False, channels_last: bool | None = None, telea: bool = True,
 ) -> list[BenchmarkResult]:
     """Time ptgfill's generator and, with ``compare``, the straightforward computation
-    (fp32, batch as given); with ``telea``, OpenCV Telea on the same inputs."""
+    (fp32, batch as given); with ``telea``, OpenCV Telea on the same inputs.
+    ``channels_last`` None: as ``Inpainter`` chooses (on for CPU)."""
     from ..models.reference import straightforward_copy
 
     image, known = benchmark_inputs(size, batch_size)
     image, known = image.to(device), known.to(device)
     dtype = PRECISIONS[precision]
-    fast = model.to(device).prepare_for_inference()
-    if channels_last:
-        fast = fast.to(memory_format=torch.channels_last)
-        image = image.contiguous(memory_format=torch.channels_last)
+    if channels_last is None:
+        channels_last = device.type == "cpu"
+    fast = model.to(device).prepare_for_inference(channels_last=channels_last)
     compile_s = None
     runner: Callable = fast
     if compile_model:
-        import torch._inductor.config as inductor_config
-
-        # Inference weights never change: let inductor constant-fold and prepack them.
-        inductor_config.freezing = True
-        runner = torch.compile(fast)
+        runner = compiled_for_inference(fast)
         start = time.perf_counter()
         with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
             runner(image, known)
@@ -184,7 +182,7 @@ def benchmark_generator(
 
         def run_reference():
             with torch.inference_mode():
-                return reference(image.contiguous(), known).refined
+                return reference(image, known).refined
 
         ref_times, ref_memory = time_callable(run_reference, device, warmup, repeats)
         diff = float((fast_output - run_reference()).abs().max())

@@ -1,0 +1,19 @@
+"""How inference runs: autocast precision and compilation."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+AUTOCAST_DTYPES: dict[str, torch.dtype | None] = {
+    "fp32": None,
+    "bf16": torch.bfloat16,
+    "fp16": torch.float16,
+}
+
+
+def compiled_for_inference(model: nn.Module) -> nn.Module:
+    """``torch.compile`` with inductor's freezing: weights become constants it can fold
+    and prepack. Each new input shape compiles again (tens of seconds on a CPU), so
+    this pays off for many images of one working size."""
+    return torch.compile(model, options={"freezing": True})
