@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections import Counter
+from collections import Counter, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -52,31 +54,65 @@ def run_file_jobs(
     quality: int = 95,
     overwrite: bool = False,
     loaded_masks: dict[Path, np.ndarray] | None = None,
+    overlap: bool = True,
 ) -> Iterator[FileResult]:
     """Fill the jobs' images ``inpainter.batch_size`` at a time and write the results,
     yielding one FileResult per job, in order. A job that fails (unreadable file,
     mask of the wrong size, unwritable output ...) is reported and the rest go on.
-    ``loaded_masks`` holds masks already read (a mask shared by all images)."""
+    ``loaded_masks`` holds masks already read (a mask shared by all images).
+
+    With ``overlap``, the next batch is decoded and the previous one encoded and
+    written on two helper threads while the network runs on this one (image codecs
+    and torch both release the GIL)."""
     masks = _MaskCache(jobs, invert_mask, loaded_masks or {})
-    for start in range(0, len(jobs), inpainter.batch_size):
-        chunk = jobs[start : start + inpainter.batch_size]
-        results = [FileResult(job, job.error) for job in chunk]
-        prepared: dict[int, PreparedImage] = {}
-        for index, result in enumerate(results):
-            if result.ok:
-                started = time.perf_counter()
-                try:
-                    prepared[index] = _prepare(inpainter, result.job, masks)
-                except PTGFillError as error:
-                    result.error = str(error)
-                result.seconds += time.perf_counter() - started
-        keep_coarse = any(job.coarse_path is not None for job in chunk)
-        filled = _run(inpainter, prepared, results, keep_coarse)
-        for index, inpaint_result in filled.items():
-            # The result's seconds count its preparation again, measured above.
-            results[index].seconds += inpaint_result.seconds - prepared[index].seconds
-            _save(results[index], inpaint_result, quality, overwrite)
-        yield from results
+    chunks = [jobs[start : start + inpainter.batch_size] for start in range(0, len(jobs), inpainter.batch_size)]
+    if not overlap:
+        for chunk in chunks:
+            results, prepared = _prepare_chunk(inpainter, chunk, masks)
+            yield from _save_chunk(results, prepared, _run(inpainter, prepared, results, chunk), quality, overwrite)
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="ptgfill-decode") as reader, ThreadPoolExecutor(
+        1, thread_name_prefix="ptgfill-encode"
+    ) as writer:
+        upcoming = reader.submit(_prepare_chunk, inpainter, chunks[0], masks) if chunks else None
+        saving: deque[Future[list[FileResult]]] = deque()
+        for number, chunk in enumerate(chunks):
+            results, prepared = upcoming.result()
+            if number + 1 < len(chunks):
+                upcoming = reader.submit(_prepare_chunk, inpainter, chunks[number + 1], masks)
+            filled = _run(inpainter, prepared, results, chunk)
+            saving.append(writer.submit(_save_chunk, results, prepared, filled, quality, overwrite))
+            while len(saving) > 1 or (saving and saving[0].done()):
+                yield from saving.popleft().result()
+        while saving:
+            yield from saving.popleft().result()
+
+
+def _prepare_chunk(
+    inpainter: Inpainter, chunk: Sequence[FileJob], masks: _MaskCache
+) -> tuple[list[FileResult], dict[int, PreparedImage]]:
+    results = [FileResult(job, job.error) for job in chunk]
+    prepared: dict[int, PreparedImage] = {}
+    for index, result in enumerate(results):
+        if result.ok:
+            started = time.perf_counter()
+            try:
+                prepared[index] = _prepare(inpainter, result.job, masks)
+            except PTGFillError as error:
+                result.error = str(error)
+            result.seconds += time.perf_counter() - started
+    return results, prepared
+
+
+def _save_chunk(
+    results: list[FileResult], prepared: dict[int, PreparedImage], filled: dict[int, InpaintResult],
+    quality: int, overwrite: bool,
+) -> list[FileResult]:
+    for index, inpaint_result in filled.items():
+        # The result's seconds count its preparation again, measured above.
+        results[index].seconds += inpaint_result.seconds - prepared[index].seconds
+        _save(results[index], inpaint_result, quality, overwrite)
+    return results
 
 
 def load_shared_mask(path: Path, *, invert: bool = False) -> np.ndarray:
@@ -92,16 +128,19 @@ class _MaskCache:
     """Reads each mask file once when several images share it."""
 
     def __init__(self, jobs: Sequence[FileJob], invert: bool, loaded: dict[Path, np.ndarray]) -> None:
+        self.lock = threading.Lock()
         self.invert = invert
         self.shared = {path for path, uses in Counter(job.mask_path for job in jobs).items() if uses > 1}
         self.loaded = dict(loaded)
 
     def get(self, path: Path) -> np.ndarray:
-        if path in self.loaded:
-            return self.loaded[path]
+        with self.lock:
+            if path in self.loaded:
+                return self.loaded[path]
         hole_mask = load_mask(path, invert=self.invert)
         if path in self.shared:
-            self.loaded[path] = hole_mask
+            with self.lock:
+                self.loaded[path] = hole_mask
         return hole_mask
 
 
@@ -118,8 +157,9 @@ def _run(
     inpainter: Inpainter,
     prepared: dict[int, PreparedImage],
     results: list[FileResult],
-    keep_coarse: bool,
+    chunk: Sequence[FileJob],
 ) -> dict[int, InpaintResult]:
+    keep_coarse = any(job.coarse_path is not None for job in chunk)
     indices = list(prepared)
     try:
         filled = inpainter.run([prepared[index] for index in indices], keep_coarse=keep_coarse)
