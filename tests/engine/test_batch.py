@@ -117,3 +117,47 @@ def test_shared_mask_that_is_all_hole_fails_early(tmp_path):
     with pytest.raises(PTGFillError, match=r"white\.png: mask is all hole"):
         load_shared_mask(tmp_path / "white.png")
     assert not load_shared_mask(tmp_path / "white.png", invert=True).any()
+
+
+def test_overlapped_decoding_and_encoding_match_the_serial_run(tmp_path, monkeypatch):
+    import threading
+
+    inpainter = Inpainter(build_generator("lite", seed=0), batch_size=1)
+    for name, photo in (("a", "chelsea.png"), ("b", "coffee.png"), ("c", "astronaut.png")):
+        write_photo(tmp_path / f"{name}.png", photo)
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    write_mask(tmp_path / "mask.png")
+    threads: dict[str, set[str]] = {"decode": set(), "network": set(), "encode": set()}
+
+    def recording(kind, function):
+        def run(*args, **kwargs):
+            threads[kind].add(threading.current_thread().name)
+            return function(*args, **kwargs)
+        return run
+
+    monkeypatch.setattr(batch, "load_image", recording("decode", batch.load_image))
+    monkeypatch.setattr(batch, "save_image", recording("encode", batch.save_image))
+    monkeypatch.setattr(inpainter, "run", recording("network", inpainter.run))
+
+    def jobs(folder: str) -> list[FileJob]:
+        return [
+            FileJob(tmp_path / f"{n}.png", tmp_path / "mask.png", tmp_path / folder / f"{n}.png")
+            for n in ("a", "bad", "b", "c")
+        ]
+
+    serial = list(run_file_jobs(inpainter, jobs("serial"), overlap=False))
+    assert threads == {"decode": {"MainThread"}, "network": {"MainThread"}, "encode": {"MainThread"}}
+    for kind in threads:
+        threads[kind].clear()
+    overlapped = list(run_file_jobs(inpainter, jobs("overlapped"), overlap=True))
+
+    assert threads["network"] == {"MainThread"}
+    assert all(name.startswith("ptgfill-decode") for name in threads["decode"])
+    assert all(name.startswith("ptgfill-encode") for name in threads["encode"])
+    assert [r.job.image_path.name for r in overlapped] == ["a.png", "bad.png", "b.png", "c.png"]
+    assert [r.ok for r in overlapped] == [r.ok for r in serial] == [True, False, True, True]
+    assert overlapped[1].error == serial[1].error
+    for name in ("a", "b", "c"):
+        assert (tmp_path / "overlapped" / f"{name}.png").read_bytes() == (
+            tmp_path / "serial" / f"{name}.png"
+        ).read_bytes()
