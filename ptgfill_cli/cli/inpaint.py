@@ -24,6 +24,12 @@ class Strategy(str, Enum):
     crop = "crop"
 
 
+class Precision(str, Enum):
+    fp32 = "fp32"
+    bf16 = "bf16"
+    fp16 = "fp16"
+
+
 class OutputFormat(str, Enum):
     png = "png"
     jpg = "jpg"
@@ -91,6 +97,22 @@ def command(
     batch_size: Annotated[
         int, typer.Option("--batch-size", "-b", min=1, help="Images of one working size per network batch.")
     ] = 1,
+    precision: Annotated[
+        Precision,
+        typer.Option(
+            "--precision",
+            help="Network arithmetic: fp32, or bf16/fp16 autocast (faster, but the fill "
+            "changes by a few grey levels).",
+        ),
+    ] = Precision.fp32,
+    compile_model: Annotated[
+        bool,
+        typer.Option(
+            "--compile",
+            help="torch.compile the network: pays off over many images of one working size "
+            "(each new size compiles again, tens of seconds on a CPU).",
+        ),
+    ] = False,
     output_format: Annotated[
         Optional[OutputFormat],
         typer.Option(
@@ -146,6 +168,8 @@ def command(
             max_side=max_side,
             crop_margin=crop_margin,
             batch_size=batch_size,
+            precision=precision.value,
+            compile=compile_model,
         )
     except PTGFillError as error:
         report.usage_error(error)
