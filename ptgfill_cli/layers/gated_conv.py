@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .norm import instance_norm
+from .subpixel import conv3x3_of_upsampled, phase_kernels
 
 
 class DistinctiveGatedConv2d(nn.Module):
@@ -19,7 +20,9 @@ class DistinctiveGatedConv2d(nn.Module):
     For inference, :meth:`fuse` rewrites the gate's two convolutions as
     ``hole_conv(x) + (valid_conv - hole_conv)(x*m)`` and stacks ``hole_conv`` onto
     ``conv``: two convolutions instead of three, the same arithmetic, and no
-    ``x*(1-m)`` pass.
+    ``x*(1-m)`` pass. When ``x`` is a nearest 2x upsampling, ``forward(x, m, low=...)``
+    given the low-resolution input also runs the stacked convolution at the low
+    resolution (``subpixel``): 4 multiply-adds per output instead of 9.
     """
 
     def __init__(
@@ -40,6 +43,7 @@ class DistinctiveGatedConv2d(nn.Module):
         self.register_buffer("fused_weight", None, persistent=False)
         self.register_buffer("fused_bias", None, persistent=False)
         self.register_buffer("known_weight", None, persistent=False)
+        self.register_buffer("fused_phases", None, persistent=False)
 
     def fuse(self) -> None:
         """Precompute the two-convolution form used in eval mode. Call again after
@@ -60,9 +64,11 @@ class DistinctiveGatedConv2d(nn.Module):
             self.known_weight = (self.valid_conv2d.weight - self.hole_conv2d.weight).contiguous(
                 memory_format=layout
             )
+            if self.conv2d.stride == (1, 1) and self.conv2d.dilation == (1, 1):
+                self.fused_phases = phase_kernels(self.fused_weight).contiguous(memory_format=layout)
 
     def _unfuse(self) -> None:
-        self.fused_weight = self.fused_bias = self.known_weight = None
+        self.fused_weight = self.fused_bias = self.known_weight = self.fused_phases = None
 
     def _load_from_state_dict(self, *args, **kwargs) -> None:  # noqa: D401
         self._unfuse()
@@ -73,9 +79,12 @@ class DistinctiveGatedConv2d(nn.Module):
             self._unfuse()
         return super().train(mode)
 
-    def forward(self, x: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, known: torch.Tensor, low: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``low``: optionally, the input before a nearest 2x upsampling gave ``x``."""
         if self.fused_weight is not None and not self.training:
-            out = self._fused_gated(x, known)
+            out = self._fused_gated(x, known, low)
         else:
             gate = torch.sigmoid(self.hole_conv2d(x * (1 - known)) + self.valid_conv2d(x * known))
             out = self.conv2d(x) * gate
@@ -84,9 +93,12 @@ class DistinctiveGatedConv2d(nn.Module):
             out = F.silu(out, inplace=not out.requires_grad)
         return out + self.residual(x)
 
-    def _fused_gated(self, x: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+    def _fused_gated(self, x: torch.Tensor, known: torch.Tensor, low: torch.Tensor | None) -> torch.Tensor:
         c = self.conv2d
-        both = F.conv2d(x, self.fused_weight, self.fused_bias, c.stride, c.padding, c.dilation)
+        if low is not None and self.fused_phases is not None:
+            both = conv3x3_of_upsampled(low, self.fused_phases, self.fused_bias)
+        else:
+            both = F.conv2d(x, self.fused_weight, self.fused_bias, c.stride, c.padding, c.dilation)
         gate = F.conv2d(x * known, self.known_weight, None, c.stride, c.padding, c.dilation)
         gate = torch.sigmoid_(gate.add_(both[:, c.out_channels :]))
         # In place on the dense tensor: a product with the strided channel slice would

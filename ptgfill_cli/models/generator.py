@@ -123,9 +123,10 @@ class PTGFillGenerator(nn.Module):
 
         x = features
         for i in range(1, 13):
+            low = None
             if i in (9, 12):
-                x = _up(x)
-            x = getattr(self, f"gatedconv{i}")(x, at(x))
+                low, x = x, _up(x)
+            x = getattr(self, f"gatedconv{i}")(x, at(x), low=low)
         return torch.sigmoid(self.to_rgb.conv1x1(x))
 
     def forward(self, image: torch.Tensor, known: torch.Tensor) -> GeneratorOutput:
