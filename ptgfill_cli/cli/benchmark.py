@@ -19,14 +19,17 @@ def command(
     repeats: int = typer.Option(5, help="Timed runs; the median is reported."),
     compare: bool = typer.Option(True, help="Also time the straightforward published computation and OpenCV Telea."),
     compile_model: bool = typer.Option(False, "--compile", help="torch.compile the generator (compile time reported)."),
-    channels_last: bool = typer.Option(False, help="Channels-last memory format."),
+    channels_last: Optional[bool] = typer.Option(None, "--channels-last/--no-channels-last", show_default=False, help="Channels-last memory format (default: on for CPU, as inpaint)."),
+    inpaint_path: bool = typer.Option(True, help="Also time the whole inpaint path (decode to encode), overlapped and serial."),
+    path_images: int = typer.Option(4, min=1, help="Images per timed run of the inpaint path."),
     threads: Optional[int] = typer.Option(None, help="torch CPU threads (default: torch's choice)."),
     json_output: bool = typer.Option(False, "--json", help="Print results as JSON."),
 ) -> None:
     """Time the generator; ratios against the other implementations come from the same run."""
     import torch
 
-    from ..engine.benchmark import PRECISIONS, benchmark_generator, speedups
+    from ..engine.allocator import allocator_state
+    from ..engine.benchmark import PRECISIONS, benchmark_generator, benchmark_inpaint_path, speedups
     from ..engine.device import resolve_device
     from ..errors import PTGFillError
 
@@ -44,14 +47,19 @@ def command(
                     generator, name, s, b, target, precision, warmup, repeats, compare,
                     compile_model, channels_last, telea=compare and position == 0,
                 )
+            if inpaint_path:
+                for overlap in (True, False) if compare else (True,):
+                    results.append(benchmark_inpaint_path(
+                        generator, name, s, target, precision, path_images, 1, repeats, channels_last, overlap,
+                    ))
     ratios = speedups(results)
     if json_output:
         typer.echo(json.dumps({
-            "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "torch": torch.__version__, "threads": torch.get_num_threads(), "allocator": allocator_state(),
             "results": [r.to_dict() for r in results], "speedups": ratios,
         }))
         return
-    _print(results, ratios, torch.get_num_threads())
+    _print(results, ratios, torch.get_num_threads(), allocator_state())
 
 
 def _load(spec: str, attention: Optional[str]):
@@ -67,11 +75,14 @@ def _load(spec: str, attention: Optional[str]):
     return loaded.generator, loaded.name
 
 
-def _print(results, ratios, threads: int) -> None:
+def _print(results, ratios, threads: int, allocator: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"generator timings ({threads} CPU threads; median of repeats)")
+    table = Table(
+        title=f"generator timings ({threads} CPU threads, allocator {allocator}; median of repeats; "
+        "inpaint path: seconds per image)"
+    )
     for column in ("implementation", "model", "size", "batch", "precision", "median s", "img/s", "peak MB", "max |diff|"):
         table.add_column(column, justify="right")
     for r in results:
