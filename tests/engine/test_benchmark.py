@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 from typer.testing import CliRunner
 
@@ -39,8 +40,15 @@ def test_benchmark_command_json():
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert {r["implementation"] for r in report["results"]} == {"ptgfill", "straightforward", "opencv-telea"}
-    assert report["speedups"]
+    assert {r["implementation"] for r in report["results"]} == {
+        "ptgfill", "straightforward", "opencv-telea", "inpaint path", "inpaint path (serial)"
+    }
+    assert report["allocator"] in ("keep-freed", "default")
+    assert {row["versus"] for row in report["speedups"]} == {"straightforward lite (tokens)", "opencv-telea"}
+    path = next(r for r in report["results"] if r["implementation"] == "inpaint path")
+    generator = next(r for r in report["results"] if r["implementation"] == "ptgfill")
+    assert path["median_s"] > 0 and path["images_per_s"] == pytest.approx(1 / path["median_s"])
+    assert generator["max_abs_diff_vs_straightforward"] < 1e-4
 
 
 def test_benchmark_rejects_a_missing_device():
