@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .norm import instance_norm
+from .subpixel import conv3x3_of_upsampled, phase_kernels
 
 _EPS = 1e-8
 
@@ -76,6 +77,10 @@ class PartMask:
         return (self.values * weights).sum(1, keepdim=True) / self.channels
 
 
+def _up(x: torch.Tensor) -> torch.Tensor:
+    return F.interpolate(x, scale_factor=2.0)
+
+
 class StablePartialConv2d(nn.Conv2d):
     """Partial convolution with PTG-Fill's smooth ("stable") mask update.
 
@@ -90,6 +95,33 @@ class StablePartialConv2d(nn.Conv2d):
             raise ValueError(f"mask_path must be 'compact' or 'full', not {mask_path!r}")
         self.mask_path = mask_path
         self.window_size = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
+        # Set by prepare_upsampled_input(); not in the state dict, dropped on load or train().
+        self.register_buffer("upsampled_phases", None, persistent=False)
+        self.register_buffer("skip_weight", None, persistent=False)
+
+    def prepare_upsampled_input(self, upsampled_channels: int) -> None:
+        """For :meth:`forward_upsampled` in eval mode: split the kernel into the part that
+        sees the upsampled input (as subpixel phase kernels) and the part that sees the
+        skip connection. Call again after changing the weights or the memory format."""
+        if self.bias is not None or self.kernel_size != (3, 3) or self.stride != (1, 1) or self.dilation != (1, 1):
+            raise ValueError("the low-resolution path needs a 3x3, stride 1, undilated conv without bias")
+        weight = self.weight.detach()
+        layout = (
+            torch.channels_last
+            if weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
+            else torch.contiguous_format
+        )
+        self.upsampled_phases = phase_kernels(weight[:, :upsampled_channels]).contiguous(memory_format=layout)
+        self.skip_weight = weight[:, upsampled_channels:].contiguous(memory_format=layout)
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:
+        self.upsampled_phases = self.skip_weight = None
+        super()._load_from_state_dict(*args, **kwargs)
+
+    def train(self, mode: bool = True) -> StablePartialConv2d:
+        if mode:
+            self.upsampled_phases = self.skip_weight = None
+        return super().train(mode)
 
     def _window_sum(self, mask: PartMask) -> torch.Tensor:
         """Sum of the full-width mask over each output window, as (B, 1, H', W')."""
@@ -105,7 +137,8 @@ class StablePartialConv2d(nn.Conv2d):
             mask.values, weights.contiguous(), None, self.stride, self.padding, self.dilation
         )
 
-    def forward(self, x: torch.Tensor, mask: PartMask) -> tuple[torch.Tensor, PartMask]:  # type: ignore[override]
+    def _mask_terms(self, mask: PartMask) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(valid, ratio, next mask values) of the published mask update."""
         if mask.channels != self.in_channels:
             raise ValueError(f"mask covers {mask.channels} channels, layer has {self.in_channels}")
         with torch.no_grad():
@@ -115,7 +148,25 @@ class StablePartialConv2d(nn.Conv2d):
             known_everywhere = (mask.channel_mean() == 1).to(update.dtype)
             known_everywhere = F.interpolate(known_everywhere, size=update.shape[-2:])
             next_mask = (known_everywhere + update / self.window_size).clamp(0, 1)
+        return valid, ratio, next_mask
 
+    def forward_upsampled(
+        self, low: torch.Tensor, low_mask: PartMask, skip: torch.Tensor, skip_mask: PartMask
+    ) -> tuple[torch.Tensor, PartMask]:
+        """``forward(cat([up(low), skip]), up(low_mask).cat(skip_mask))`` with ``up`` the
+        nearest 2x upsampling. Once prepared (:meth:`prepare_upsampled_input`), in eval
+        mode, the upsampled part is convolved at the low resolution: since
+        ``up(low) * up(m) == up(low * m)``, nothing is upsampled or concatenated."""
+        mask = PartMask(_up(low_mask.values), low_mask.widths).cat(skip_mask)
+        if self.upsampled_phases is None or self.training:
+            return self.forward(torch.cat([_up(low), skip], 1), mask)
+        _, ratio, next_mask = self._mask_terms(mask)
+        raw = conv3x3_of_upsampled(low_mask.apply(low), self.upsampled_phases)
+        raw.add_(F.conv2d(skip_mask.apply(skip), self.skip_weight, None, 1, self.padding))
+        return raw.mul_(ratio), PartMask.single(next_mask, self.out_channels)
+
+    def forward(self, x: torch.Tensor, mask: PartMask) -> tuple[torch.Tensor, PartMask]:  # type: ignore[override]
+        valid, ratio, next_mask = self._mask_terms(mask)
         masked = x * mask.expand() if self.mask_path == "full" else mask.apply(x)
         raw = super().forward(masked)
         if self.bias is not None:
@@ -149,8 +200,19 @@ class PConvNormActiv(nn.Module):
             self.add_module(f"norm{i}", nn.InstanceNorm2d(out_channels, affine=True))
 
     def forward(self, x: torch.Tensor, mask: PartMask) -> tuple[torch.Tensor, PartMask]:
-        for i in range(self.n):
-            x, mask = getattr(self, f"conv{i}")(x, mask)
+        return self._rest(*self.conv0(x, mask), start=0)
+
+    def forward_upsampled(
+        self, low: torch.Tensor, low_mask: PartMask, skip: torch.Tensor, skip_mask: PartMask
+    ) -> tuple[torch.Tensor, PartMask]:
+        """The block on ``cat([up(low), skip])``; see ``StablePartialConv2d.forward_upsampled``."""
+        return self._rest(*self.conv0.forward_upsampled(low, low_mask, skip, skip_mask), start=0)
+
+    def _rest(self, x: torch.Tensor, mask: PartMask, start: int) -> tuple[torch.Tensor, PartMask]:
+        """Norm and activation of conv ``start``'s output, then the following convs."""
+        for i in range(start, self.n):
+            if i > start:
+                x, mask = getattr(self, f"conv{i}")(x, mask)
             x = instance_norm(x, getattr(self, f"norm{i}"))
             x = F.silu(x, inplace=not x.requires_grad)
         return x, mask

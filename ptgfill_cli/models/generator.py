@@ -94,6 +94,9 @@ class PTGFillGenerator(nn.Module):
         for module in self.modules():
             if isinstance(module, DistinctiveGatedConv2d):
                 module.fuse()
+        b = self.config.base_channels
+        for level, upsampled in ((5, 8 * b), (4, 8 * b), (3, 4 * b), (2, 2 * b)):
+            getattr(self, f"decoder{level}").conv0.prepare_upsampled_input(upsampled)
         if self.config.attention == "per-token":
             for layer in self.pc2ftransformer.transformer.layers:
                 layer.fold_value_output()
@@ -107,10 +110,11 @@ class PTGFillGenerator(nn.Module):
         e3, m3 = self.encoder3(e2, m2)
         e4, m4 = self.encoder4(e3, m3)
         e5, m5 = self.encoder5(e4, m4)
-        d4, n4 = self.decoder5(torch.cat([_up(e5), e4], 1), _up_mask(m5).cat(m4))
-        d3, n3 = self.decoder4(torch.cat([_up(d4), e3], 1), _up_mask(n4).cat(m3))
-        d2, n2 = self.decoder3(torch.cat([_up(d3), e2], 1), _up_mask(n3).cat(m2))
-        d1, n1 = self.decoder2(torch.cat([_up(d2), e1], 1), _up_mask(n2).cat(m1))
+        # Each decoder sees cat([up(previous), skip]) with the masks alike.
+        d4, n4 = self.decoder5.forward_upsampled(e5, m5, e4, m4)
+        d3, n3 = self.decoder4.forward_upsampled(d4, n4, e3, m3)
+        d2, n2 = self.decoder3.forward_upsampled(d3, n3, e2, m2)
+        d1, n1 = self.decoder2.forward_upsampled(d2, n2, e1, m1)
         d0, _ = self.decoder1.conv0(torch.cat([d1, e0], 1), n1.cat(mask0))
         coarse = torch.sigmoid(_up(d0))
         return coarse, [d1, d2, d3, d4]
@@ -146,7 +150,3 @@ class PTGFillGenerator(nn.Module):
         # The authors' refine input puts the bridger's channels first.
         refined = self.refine_net(torch.cat([bridged, coarse_comp], 1), known)
         return GeneratorOutput(refined=refined, coarse=coarse)
-
-
-def _up_mask(mask: PartMask) -> PartMask:
-    return PartMask(_up(mask.values), mask.widths)

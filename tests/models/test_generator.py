@@ -167,7 +167,8 @@ def test_inference_rewrites_match_the_straightforward_computation(attention: str
         got = fast(image, known).refined
     gated = [m for m in fast.modules() if isinstance(m, DistinctiveGatedConv2d)]
     assert all(m.fused_weight is not None for m in gated)
-    assert fast.gatedconv12.fused_phases is not None  # the subpixel path is exercised
+    assert fast.gatedconv12.fused_phases is not None  # the subpixel paths are exercised
+    assert fast.decoder2.conv0.upsampled_phases is not None
     assert fast.gatedconv2.fused_weight.is_contiguous(
         memory_format=torch.channels_last if channels_last else torch.contiguous_format
     )
