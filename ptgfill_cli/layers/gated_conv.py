@@ -39,6 +39,8 @@ class DistinctiveGatedConv2d(nn.Module):
             self.residual: nn.Module = nn.Conv2d(in_channels, out_channels, stride, stride)
         else:
             self.residual = nn.Identity()
+        # literal=True activates as the published code does, x * sigmoid(x) (benchmarks).
+        self.literal = False
         # Set by fuse(); not part of the state dict, dropped on load or train().
         self.register_buffer("fused_weight", None, persistent=False)
         self.register_buffer("fused_bias", None, persistent=False)
@@ -90,7 +92,7 @@ class DistinctiveGatedConv2d(nn.Module):
             out = self.conv2d(x) * gate
         if self.norm is not None:
             out = instance_norm(out, self.norm)
-            out = F.silu(out, inplace=not out.requires_grad)
+            out = out * torch.sigmoid(out) if self.literal else F.silu(out, inplace=not out.requires_grad)
         return out + self.residual(x)
 
     def _fused_gated(self, x: torch.Tensor, known: torch.Tensor, low: torch.Tensor | None) -> torch.Tensor:

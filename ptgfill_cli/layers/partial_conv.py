@@ -54,8 +54,20 @@ class PartMask:
     def resize(self, size: tuple[int, int]) -> "PartMask":
         return PartMask(F.interpolate(self.values, size=size), self.widths)
 
+    @property
+    def full_width(self) -> bool:
+        """One part per channel: the materialised mask of the published code."""
+        return len(self.widths) == self.values.shape[1] and all(w == 1 for w in self.widths)
+
+    @classmethod
+    def materialised(cls, values: torch.Tensor, width: int) -> PartMask:
+        """A one-channel mask repeated to ``width`` real channels, as the published code has it."""
+        return cls(values.expand(-1, width, -1, -1).contiguous(), (1,) * width)
+
     def expand(self) -> torch.Tensor:
         """The full-width mask the published code carries."""
+        if self.full_width:
+            return self.values
         if len(self.widths) == 1:
             return self.values.expand(-1, self.widths[0], -1, -1)
         return torch.cat(
@@ -65,7 +77,7 @@ class PartMask:
 
     def apply(self, features: torch.Tensor) -> torch.Tensor:
         """features * mask, broadcasting each part's channel over its width."""
-        if len(self.widths) == 1:
+        if len(self.widths) == 1 or self.full_width:
             return features * self.values
         parts = torch.split(features, list(self.widths), dim=1)
         return torch.cat([f * self.values[:, p : p + 1] for p, f in enumerate(parts)], 1)
@@ -73,6 +85,8 @@ class PartMask:
     def channel_mean(self) -> torch.Tensor:
         if len(self.widths) == 1:
             return self.values
+        if self.full_width:
+            return self.values.mean(1, keepdim=True)
         weights = self.values.new_tensor(self.widths).view(1, -1, 1, 1)
         return (self.values * weights).sum(1, keepdim=True) / self.channels
 
@@ -126,21 +140,19 @@ class StablePartialConv2d(nn.Conv2d):
     def _window_sum(self, mask: PartMask) -> torch.Tensor:
         """Sum of the full-width mask over each output window, as (B, 1, H', W')."""
         kh, kw = self.kernel_size
-        if self.mask_path == "full":
-            ones = mask.values.new_ones(self.out_channels, self.in_channels, kh, kw)
-            full = F.conv2d(
-                mask.expand(), ones, None, self.stride, self.padding, self.dilation
-            )
-            return full[:, :1]
         weights = mask.values.new_tensor(mask.widths).view(1, -1, 1, 1).expand(1, -1, kh, kw)
         return F.conv2d(
             mask.values, weights.contiguous(), None, self.stride, self.padding, self.dilation
         )
 
     def _mask_terms(self, mask: PartMask) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(valid, ratio, next mask values) of the published mask update."""
+        """(valid, ratio, next mask values) of the published mask update; all (B, 1, H', W'),
+        or (B, C_out, H', W') on the full-width path, which computes them as the published
+        code does: for every output channel, from a mask with a real channel per input."""
         if mask.channels != self.in_channels:
             raise ValueError(f"mask covers {mask.channels} channels, layer has {self.in_channels}")
+        if self.mask_path == "full":
+            return self._published_mask_terms(mask.expand())
         with torch.no_grad():
             update = self._window_sum(mask)
             valid = update.clamp(0, 1)
@@ -149,6 +161,17 @@ class StablePartialConv2d(nn.Conv2d):
             known_everywhere = F.interpolate(known_everywhere, size=update.shape[-2:])
             next_mask = (known_everywhere + update / self.window_size).clamp(0, 1)
         return valid, ratio, next_mask
+
+    def _published_mask_terms(self, full_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        known_everywhere = (full_mask.mean(1, keepdim=True) == 1).to(full_mask.dtype)
+        with torch.no_grad():
+            ones = full_mask.new_ones(self.out_channels, self.in_channels, *self.kernel_size)
+            update = F.conv2d(full_mask, ones, None, self.stride, self.padding, self.dilation)
+            ratio = self.window_size / (update + _EPS)
+            valid = torch.clamp(update, 0, 1)
+            ratio = torch.mul(ratio, valid)
+        known_everywhere = F.interpolate(known_everywhere, size=update.shape[-2:])
+        return valid, ratio, torch.clamp(known_everywhere + update / self.window_size, 0, 1)
 
     def forward_upsampled(
         self, low: torch.Tensor, low_mask: PartMask, skip: torch.Tensor, skip_mask: PartMask
@@ -174,6 +197,8 @@ class StablePartialConv2d(nn.Conv2d):
             out = ((raw - bias) * ratio + bias) * valid
         else:
             out = raw * ratio
+        if self.mask_path == "full":
+            return out, PartMask(next_mask, (1,) * self.out_channels)
         return out, PartMask.single(next_mask, self.out_channels)
 
 
@@ -198,6 +223,8 @@ class PConvNormActiv(nn.Module):
                 ),
             )
             self.add_module(f"norm{i}", nn.InstanceNorm2d(out_channels, affine=True))
+        # The published code's swish is x * sigmoid(x): kept on its (full-width) path.
+        self.literal_swish = mask_path == "full"
 
     def forward(self, x: torch.Tensor, mask: PartMask) -> tuple[torch.Tensor, PartMask]:
         return self._rest(*self.conv0(x, mask), start=0)
@@ -214,5 +241,5 @@ class PConvNormActiv(nn.Module):
             if i > start:
                 x, mask = getattr(self, f"conv{i}")(x, mask)
             x = instance_norm(x, getattr(self, f"norm{i}"))
-            x = F.silu(x, inplace=not x.requires_grad)
+            x = x * torch.sigmoid(x) if self.literal_swish else F.silu(x, inplace=not x.requires_grad)
         return x, mask

@@ -36,6 +36,7 @@ class PTGFillGenerator(nn.Module):
         super().__init__()
         self.config = config
         self.channels_last = False  # set by prepare_for_inference
+        self.mask_path = mask_path
         b = config.base_channels
         enc = (b, 2 * b, 4 * b, 8 * b, 8 * b)
         block = lambda i, o, s, n: PConvNormActiv(i, o, s, n, mask_path=mask_path)  # noqa: E731
@@ -103,7 +104,9 @@ class PTGFillGenerator(nn.Module):
         return self
 
     def coarse_net(self, image: torch.Tensor, known: torch.Tensor):
-        mask0 = PartMask.single(F.interpolate(known, scale_factor=0.5), 3)
+        mask0 = F.interpolate(known, scale_factor=0.5)
+        # The published code multiplies by a real 3-channel mask; "compact" keeps one channel.
+        mask0 = PartMask.materialised(mask0, 3) if self.mask_path == "full" else PartMask.single(mask0, 3)
         e0 = F.interpolate(image, scale_factor=0.5)
         e1, m1 = self.encoder1(e0, mask0)
         e2, m2 = self.encoder2(e1, m1)
