@@ -16,4 +16,4 @@ def compiled_for_inference(model: nn.Module) -> nn.Module:
     """``torch.compile`` with inductor's freezing: weights become constants it can fold
     and prepack. Each new input shape compiles again (tens of seconds on a CPU), so
     this pays off for many images of one working size."""
-    return torch.compile(model, options={"freezing": True})
+    return torch.compile(model, dynamic=False, options={"freezing": True})
