@@ -51,6 +51,7 @@ def command(
                 for overlap in (True, False) if compare else (True,):
                     results.append(benchmark_inpaint_path(
                         generator, name, s, target, precision, path_images, 1, repeats, channels_last, overlap,
+                        compile_model,
                     ))
     ratios = speedups(results)
     if json_output:

@@ -197,7 +197,7 @@ def benchmark_generator(
 def benchmark_inpaint_path(
     model: torch.nn.Module, model_name: str, size: int, device: torch.device, precision: str = "fp32",
     images: int = 4, warmup: int = 1, repeats: int = 3, channels_last: bool | None = None,
-    overlap: bool = True,
+    overlap: bool = True, compile_model: bool = False,
 ) -> BenchmarkResult:
     """Time what ``ptgfill inpaint`` does for a folder of ``images`` JPEG photos of
     ``size`` x ``size`` with one PNG mask: decode, prepare, network, composite, encode,
@@ -211,7 +211,9 @@ def benchmark_inpaint_path(
     from .inpainter import Inpainter
 
     image, known = benchmark_inputs(size, 1)
-    inpainter = Inpainter(model, device=device, precision=precision, channels_last=channels_last)
+    inpainter = Inpainter(
+        model, device=device, precision=precision, channels_last=channels_last, compile=compile_model
+    )
     with tempfile.TemporaryDirectory(prefix="ptgfill-benchmark-") as folder:
         root = Path(folder)
         pixels = (image[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)

@@ -72,7 +72,7 @@ class DistinctiveGatedConv2d(nn.Module):
     def _unfuse(self) -> None:
         self.fused_weight = self.fused_bias = self.known_weight = self.fused_phases = None
 
-    def _load_from_state_dict(self, *args, **kwargs) -> None:  # noqa: D401
+    def _load_from_state_dict(self, *args, **kwargs) -> None:
         self._unfuse()
         super()._load_from_state_dict(*args, **kwargs)
 

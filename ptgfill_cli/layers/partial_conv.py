@@ -181,7 +181,7 @@ class StablePartialConv2d(nn.Conv2d):
         mode, the upsampled part is convolved at the low resolution: since
         ``up(low) * up(m) == up(low * m)``, nothing is upsampled or concatenated."""
         mask = PartMask(_up(low_mask.values), low_mask.widths).cat(skip_mask)
-        if self.upsampled_phases is None or self.training:
+        if self.upsampled_phases is None or self.training or self.mask_path == "full":
             return self.forward(torch.cat([_up(low), skip], 1), mask)
         _, ratio, next_mask = self._mask_terms(mask)
         raw = conv3x3_of_upsampled(low_mask.apply(low), self.upsampled_phases)
@@ -227,18 +227,18 @@ class PConvNormActiv(nn.Module):
         self.literal_swish = mask_path == "full"
 
     def forward(self, x: torch.Tensor, mask: PartMask) -> tuple[torch.Tensor, PartMask]:
-        return self._rest(*self.conv0(x, mask), start=0)
+        return self._after_first_conv(*self.conv0(x, mask))
 
     def forward_upsampled(
         self, low: torch.Tensor, low_mask: PartMask, skip: torch.Tensor, skip_mask: PartMask
     ) -> tuple[torch.Tensor, PartMask]:
         """The block on ``cat([up(low), skip])``; see ``StablePartialConv2d.forward_upsampled``."""
-        return self._rest(*self.conv0.forward_upsampled(low, low_mask, skip, skip_mask), start=0)
+        return self._after_first_conv(*self.conv0.forward_upsampled(low, low_mask, skip, skip_mask))
 
-    def _rest(self, x: torch.Tensor, mask: PartMask, start: int) -> tuple[torch.Tensor, PartMask]:
-        """Norm and activation of conv ``start``'s output, then the following convs."""
-        for i in range(start, self.n):
-            if i > start:
+    def _after_first_conv(self, x: torch.Tensor, mask: PartMask) -> tuple[torch.Tensor, PartMask]:
+        """Norm and activation of conv0's output, then the following convs."""
+        for i in range(self.n):
+            if i > 0:
                 x, mask = getattr(self, f"conv{i}")(x, mask)
             x = instance_norm(x, getattr(self, f"norm{i}"))
             x = x * torch.sigmoid(x) if self.literal_swish else F.silu(x, inplace=not x.requires_grad)

@@ -85,10 +85,12 @@ class PTGFillGenerator(nn.Module):
 
     def prepare_for_inference(self, channels_last: bool = False) -> "PTGFillGenerator":
         """Eval mode, with the inference-only rewrites that leave the output as it is
-        (to float rounding): each gated convolution's two-convolution form, and with
-        per-token attention the value and output projections folded into one matrix
-        (the query/key projections are never computed). ``channels_last`` also moves
-        the weights, and every forward's input, to the channels-last layout."""
+        (to float rounding): each gated convolution's two-convolution form; the
+        convolutions after a nearest 2x upsampling (decoders' first, refine layers 9 and
+        12) run at the low resolution; with per-token attention the value and output
+        projections folded into one matrix (the query/key projections are never
+        computed). ``channels_last`` also moves the weights, and every forward's input,
+        to the channels-last layout. Call again after changing the weights."""
         self.eval()
         self.channels_last = channels_last
         self.to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)

@@ -80,6 +80,16 @@ def test_compact_mask_path_equals_the_published_full_width_path(name: str):
     assert (a.refined - b.refined).abs().max().item() < 1e-4
 
 
+def test_a_full_width_model_prepared_for_inference_still_runs_its_published_path():
+    compact = build_generator("lite", seed=6).prepare_for_inference()
+    full = build_generator("lite", mask_path="full", seed=6)
+    full.load_state_dict(compact.state_dict())
+    full.prepare_for_inference(channels_last=True)
+    image, known = _inputs(1, 64, 64, seed=7)
+    with torch.inference_mode():
+        assert (compact(image, known).refined - full(image, known).refined).abs().max().item() < 1e-4
+
+
 def test_hole_content_does_not_leak_into_the_output():
     model = build_generator("lite", seed=8).eval()
     image, known = _inputs(1, 64, 64, seed=9)
