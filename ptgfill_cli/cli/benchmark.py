@@ -95,6 +95,9 @@ def _print(results, ratios, threads: int, allocator: str) -> None:
     if not console.is_terminal:
         console.width = 160
     console.print(table)
+    if allocator == "keep-freed" and results and results[0].device == "cpu":
+        console.print("peak MB: the process's resident high-water mark (freed memory is kept); "
+                      "PTGFILL_ALLOCATOR=default measures each case on its own.")
     if ratios:
         ratio_table = Table(title="ptgfill speed-up (same run, same inputs)")
         for column in ("model", "size", "batch", "versus", "speed-up"):

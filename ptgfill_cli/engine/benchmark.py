@@ -94,11 +94,16 @@ class PeakMemory:
             self.peak_mb = self._rss_peak_mb()
 
     def _reset_rss_peak(self) -> None:
+        from .allocator import allocator_state
+
         try:
             Path("/proc/self/clear_refs").write_text("5")
             self.kind = "cpu peak rss"
         except OSError:
             self.kind = "cpu peak rss (process)"
+        if allocator_state() == "keep-freed":
+            # memory freed before the block stays resident, so the peak is not the block's own
+            self.kind = "cpu peak rss (process; freed memory is kept)"
 
     @staticmethod
     def _rss_peak_mb() -> float:
