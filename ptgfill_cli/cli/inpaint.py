@@ -105,6 +105,14 @@ def command(
             "changes by a few grey levels).",
         ),
     ] = Precision.fp32,
+    threads: Annotated[
+        Optional[int],
+        typer.Option(
+            "--threads", min=1, show_default=False,
+            help="CPU threads for the network (default: torch's choice, one per core); "
+            "lower it when running several ptgfill processes side by side.",
+        ),
+    ] = None,
     compile_model: Annotated[
         bool,
         typer.Option(
@@ -143,6 +151,10 @@ def command(
     from ..engine.inpainter import Inpainter
 
     report = _Report(quiet=quiet, json_lines=json_lines)
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
     try:
         if mask is None and not alpha_mask:
             raise PTGFillError("give --mask FILE|FOLDER, or --alpha-mask to use the images' alpha channels")

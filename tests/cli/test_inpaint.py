@@ -305,3 +305,20 @@ def test_bf16_precision_fills_close_to_fp32_and_keeps_the_rest(tmp_path):
     assert 0 < difference.mean() < 12
     assert runner.invoke(app, ["inpaint", str(tmp_path / "in" / "face.png"), "--mask",
                                str(tmp_path / "mask.png"), "--precision", "fp8"]).exit_code == 2
+
+
+def test_threads_option_sets_torch_threads(tmp_path, model_path):
+    write_photo(tmp_path / "a.png")
+    write_mask(tmp_path / "m.png")
+    before = torch.get_num_threads()
+    try:
+        result = runner.invoke(app, [
+            "inpaint", str(tmp_path / "a.png"), "--mask", str(tmp_path / "m.png"), "--model",
+            str(model_path), "--threads", "2", "-o", str(tmp_path / "out"), "-q",
+        ])
+        assert result.exit_code == 0, result.output
+        assert before == 1 and torch.get_num_threads() == 2  # the suite runs on one thread
+    finally:
+        torch.set_num_threads(before)
+    assert runner.invoke(app, ["inpaint", str(tmp_path / "a.png"), "--mask", str(tmp_path / "m.png"),
+                               "--threads", "0"]).exit_code == 2
