@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .layout import memory_format_of
 from .norm import instance_norm
 from .subpixel import conv3x3_of_upsampled, phase_kernels
 
@@ -51,12 +52,7 @@ class DistinctiveGatedConv2d(nn.Module):
         """Precompute the two-convolution form used in eval mode. Call again after
         changing the weights or the memory format."""
         with torch.no_grad():
-            layout = (
-                torch.channels_last
-                if self.conv2d.weight.is_contiguous(memory_format=torch.channels_last)
-                and not self.conv2d.weight.is_contiguous()
-                else torch.contiguous_format
-            )
+            layout = memory_format_of(self.conv2d.weight)
             self.fused_weight = torch.cat([self.conv2d.weight, self.hole_conv2d.weight]).contiguous(
                 memory_format=layout
             )

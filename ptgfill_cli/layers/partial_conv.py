@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .layout import memory_format_of
 from .norm import instance_norm
 from .subpixel import conv3x3_of_upsampled, phase_kernels
 
@@ -120,11 +121,7 @@ class StablePartialConv2d(nn.Conv2d):
         if self.bias is not None or self.kernel_size != (3, 3) or self.stride != (1, 1) or self.dilation != (1, 1):
             raise ValueError("the low-resolution path needs a 3x3, stride 1, undilated conv without bias")
         weight = self.weight.detach()
-        layout = (
-            torch.channels_last
-            if weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
-            else torch.contiguous_format
-        )
+        layout = memory_format_of(weight)
         self.upsampled_phases = phase_kernels(weight[:, :upsampled_channels]).contiguous(memory_format=layout)
         self.skip_weight = weight[:, upsampled_channels:].contiguous(memory_format=layout)
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .layout import memory_format_of
+
 # Which of a 3x3 kernel's rows (or columns) land on each of the two source rows
 # (or columns) for an output of parity 0 and 1.
 _TAPS = (((0,), (1, 2)), ((0, 1), (2,)))
@@ -44,7 +46,7 @@ def conv3x3_of_upsampled(
     batch, _, height, width = low.shape
     out_channels = phases.shape[0] // 4
     stacked = F.conv2d(F.pad(low, (1, 1, 1, 1)), phases, None if bias is None else bias.repeat(4))
-    if low.is_contiguous(memory_format=torch.channels_last) and not low.is_contiguous():
+    if memory_format_of(low) == torch.channels_last:
         # Index in memory order (B, H, W, C): TensorIterator then copies whole pixels'
         # channel runs, 2.5x faster than through the (B, C, H, W) view.
         nhwc = torch.empty(batch, 2 * height, 2 * width, out_channels, dtype=stacked.dtype, device=low.device)
