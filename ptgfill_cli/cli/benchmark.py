@@ -29,12 +29,13 @@ def command(
     import torch
 
     from ..engine.allocator import allocator_state
-    from ..engine.benchmark import PRECISIONS, benchmark_generator, benchmark_inpaint_path, speedups
+    from ..engine.benchmark import benchmark_generator, benchmark_inpaint_path, speedups
     from ..engine.device import resolve_device
+    from ..engine.runtime import AUTOCAST_DTYPES
     from ..errors import PTGFillError
 
-    if precision not in PRECISIONS:
-        raise PTGFillError(f"--precision must be one of {', '.join(PRECISIONS)}")
+    if precision not in AUTOCAST_DTYPES:
+        raise PTGFillError(f"--precision must be one of {', '.join(AUTOCAST_DTYPES)}")
     if threads:
         torch.set_num_threads(threads)
     target = resolve_device(device)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import resource
 import statistics
 import time
@@ -22,8 +23,8 @@ import torch
 
 from .runtime import AUTOCAST_DTYPES, compiled_for_inference
 
-IMPLEMENTATIONS = ("ptgfill", "straightforward", "opencv-telea", "inpaint path", "inpaint path (serial)")
-PRECISIONS = AUTOCAST_DTYPES
+INPAINT_PATHS = ("inpaint path", "inpaint path (serial)")  # overlapped, serial
+IMPLEMENTATIONS = ("ptgfill", "straightforward", "opencv-telea", *INPAINT_PATHS)
 
 
 @dataclass
@@ -160,7 +161,7 @@ def benchmark_generator(
 
     image, known = benchmark_inputs(size, batch_size)
     image, known = image.to(device), known.to(device)
-    dtype = PRECISIONS[precision]
+    dtype = AUTOCAST_DTYPES[precision]
     if channels_last is None:
         channels_last = device.type == "cpu"
     fast = model.to(device).prepare_for_inference(channels_last=channels_last)
@@ -225,7 +226,7 @@ def benchmark_inpaint_path(
         for number in range(images):
             Image.fromarray(pixels).save(root / f"photo{number}.jpg", quality=95)
         Image.fromarray(((1 - known[0, 0].numpy()) * 255).astype(np.uint8)).save(root / "mask.png")
-        runs = iter(range(10**9))
+        runs = itertools.count()
 
         def run() -> None:
             out = root / f"out{next(runs)}"
@@ -235,7 +236,7 @@ def benchmark_inpaint_path(
                     raise RuntimeError(result.error)
 
         times, memory = time_callable(run, device, warmup, repeats)
-    name = "inpaint path" if overlap else "inpaint path (serial)"
+    name = INPAINT_PATHS[0] if overlap else INPAINT_PATHS[1]
     return _result(name, model_name, size, 1, device, precision, [t / images for t in times], memory)
 
 
@@ -259,7 +260,7 @@ def speedups(results: list[BenchmarkResult]) -> list[dict[str, Any]]:
     rows = []
     for fast in (r for r in results if r.implementation == "ptgfill"):
         for other in results:
-            if other.implementation in ("ptgfill", "inpaint path", "inpaint path (serial)"):
+            if other.implementation == "ptgfill" or other.implementation in INPAINT_PATHS:
                 continue  # the inpaint path is the generator plus I/O: not a rival
             if (other.size, other.batch_size) != (fast.size, fast.batch_size):
                 continue

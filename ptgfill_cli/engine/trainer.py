@@ -37,11 +37,12 @@ from ..losses import (
 from ..metrics import psnr, ssim
 from ..models.factory import build_discriminator, build_generator
 from .device import resolve_device
+from .runtime import AUTOCAST_DTYPES
 from .train_data import InpaintingSamples, StepBatchSampler
 
 log = logging.getLogger(__name__)
 MODES = ("generator", "discriminator", "joint", "finetune")
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS = tuple(AUTOCAST_DTYPES)
 
 
 @dataclass
@@ -271,7 +272,7 @@ class Trainer:
     # -- one step ----------------------------------------------------------------------
 
     def _autocast(self):
-        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.config.precision)
+        dtype = AUTOCAST_DTYPES[self.config.precision]
         return torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None)
 
     def _generator_losses(self, gt: torch.Tensor, known: torch.Tensor) -> tuple[torch.Tensor, dict, torch.Tensor]:

@@ -97,9 +97,12 @@ class PTGFillGenerator(nn.Module):
         for module in self.modules():
             if isinstance(module, DistinctiveGatedConv2d):
                 module.fuse()
-        b = self.config.base_channels
-        for level, upsampled in ((5, 8 * b), (4, 8 * b), (3, 4 * b), (2, 2 * b)):
-            getattr(self, f"decoder{level}").conv0.prepare_upsampled_input(upsampled)
+        # Each decoder's upsampled input is the output of the block before it.
+        for before, decoder in zip(
+            (self.encoder5, self.decoder5, self.decoder4, self.decoder3),
+            (self.decoder5, self.decoder4, self.decoder3, self.decoder2),
+        ):
+            decoder.conv0.prepare_upsampled_input(getattr(before, f"conv{before.n - 1}").out_channels)
         if self.config.attention == "per-token":
             for layer in self.pc2ftransformer.transformer.layers:
                 layer.fold_value_output()
