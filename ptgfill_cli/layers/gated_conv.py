@@ -8,7 +8,7 @@ from torch import nn
 
 from .layout import memory_format_of
 from .norm import instance_norm
-from .subpixel import conv3x3_of_upsampled, phase_kernels
+from .subpixel import as_phases, phase_kernels, upsampled_conv_phases, upsampled_times
 
 
 class DistinctiveGatedConv2d(nn.Module):
@@ -21,9 +21,9 @@ class DistinctiveGatedConv2d(nn.Module):
     For inference, :meth:`fuse` rewrites the gate's two convolutions as
     ``hole_conv(x) + (valid_conv - hole_conv)(x*m)`` and stacks ``hole_conv`` onto
     ``conv``: two convolutions instead of three, the same arithmetic, and no
-    ``x*(1-m)`` pass. When ``x`` is a nearest 2x upsampling, ``forward(x, m, low=...)``
-    given the low-resolution input also runs the stacked convolution at the low
-    resolution (``subpixel``): 4 multiply-adds per output instead of 9.
+    ``x*(1-m)`` pass. On a nearest 2x upsampling, :meth:`forward_upsampled` also runs
+    the stacked convolution at the low resolution (``subpixel``: 4 multiply-adds per
+    output instead of 9) and never builds the upsampled input.
     """
 
     def __init__(
@@ -77,28 +77,41 @@ class DistinctiveGatedConv2d(nn.Module):
             self._unfuse()
         return super().train(mode)
 
-    def forward(
-        self, x: torch.Tensor, known: torch.Tensor, low: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """``low``: optionally, the input before a nearest 2x upsampling gave ``x``."""
+    def forward(self, x: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
         if self.fused_weight is not None and not self.training:
-            out = self._fused_gated(x, known, low)
+            c = self.conv2d
+            both = F.conv2d(x, self.fused_weight, self.fused_bias, c.stride, c.padding, c.dilation)
+            gate = F.conv2d(x * known, self.known_weight, None, c.stride, c.padding, c.dilation)
+            # In place on the dense tensor: a product with the strided channel slice would
+            # otherwise come out in whatever layout TensorIterator picks for it.
+            out = self._gated(gate, both)
         else:
             gate = torch.sigmoid(self.hole_conv2d(x * (1 - known)) + self.valid_conv2d(x * known))
             out = self.conv2d(x) * gate
-        if self.norm is not None:
-            out = instance_norm(out, self.norm)
-            out = out * torch.sigmoid(out) if self.literal else F.silu(out, inplace=not out.requires_grad)
-        return out + self.residual(x)
+        return self._activate(out) + self.residual(x)
 
-    def _fused_gated(self, x: torch.Tensor, known: torch.Tensor, low: torch.Tensor | None) -> torch.Tensor:
+    def forward_upsampled(self, low: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+        """``forward(interpolate(low, scale_factor=2), known)``, ``known`` at the upsampled size."""
+        if self.fused_phases is None or self.training:
+            return self(F.interpolate(low, scale_factor=2), known)
         c = self.conv2d
-        if low is not None and self.fused_phases is not None:
-            both = conv3x3_of_upsampled(low, self.fused_phases, self.fused_bias)
-        else:
-            both = F.conv2d(x, self.fused_weight, self.fused_bias, c.stride, c.padding, c.dilation)
-        gate = F.conv2d(x * known, self.known_weight, None, c.stride, c.padding, c.dilation)
-        gate = torch.sigmoid_(gate.add_(both[:, c.out_channels :]))
-        # In place on the dense tensor: a product with the strided channel slice would
-        # otherwise come out in whatever layout TensorIterator picks for it.
-        return gate.mul_(both[:, : c.out_channels])
+        gate = F.conv2d(upsampled_times(low, known), self.known_weight, None, 1, c.padding)
+        both = upsampled_conv_phases(low, self.fused_phases, self.fused_bias)
+        self._gated(as_phases(gate), both)
+        out = self._activate(gate)
+        # A 1x1 stride-1 residual commutes with the upsampling: run it at the low size.
+        as_phases(out).add_(self.residual(low)[:, :, :, None, :, None])
+        return out
+
+    def _gated(self, gate: torch.Tensor, both: torch.Tensor) -> torch.Tensor:
+        """``x * sigmoid(hole + valid)`` in place on ``gate`` (the known-pixel term), with
+        ``both`` the stacked convolution: ``x`` then the hole term and both biases."""
+        channels = self.conv2d.out_channels
+        torch.sigmoid_(gate.add_(both[:, channels:]))
+        return gate.mul_(both[:, :channels])
+
+    def _activate(self, out: torch.Tensor) -> torch.Tensor:
+        if self.norm is None:
+            return out
+        out = instance_norm(out, self.norm)
+        return out * torch.sigmoid(out) if self.literal else F.silu(out, inplace=not out.requires_grad)

@@ -23,7 +23,7 @@ from torch import nn
 
 from .layout import memory_format_of
 from .norm import instance_norm
-from .subpixel import conv3x3_of_upsampled, phase_kernels
+from .subpixel import as_phases, phase_kernels, upsampled_conv_phases
 
 _EPS = 1e-8
 
@@ -181,8 +181,8 @@ class StablePartialConv2d(nn.Conv2d):
         if self.upsampled_phases is None or self.training or self.mask_path == "full":
             return self.forward(torch.cat([_up(low), skip], 1), mask)
         _, ratio, next_mask = self._mask_terms(mask)
-        raw = conv3x3_of_upsampled(low_mask.apply(low), self.upsampled_phases)
-        raw.add_(F.conv2d(skip_mask.apply(skip), self.skip_weight, None, 1, self.padding))
+        raw = F.conv2d(skip_mask.apply(skip), self.skip_weight, None, 1, self.padding)
+        as_phases(raw).add_(upsampled_conv_phases(low_mask.apply(low), self.upsampled_phases))
         return raw.mul_(ratio), PartMask.single(next_mask, self.out_channels)
 
     def forward(self, x: torch.Tensor, mask: PartMask) -> tuple[torch.Tensor, PartMask]:  # type: ignore[override]

@@ -5,7 +5,10 @@ pixels, so each of the four output phases (row parity a, column parity b) is a
 2x2 convolution of the low-resolution input with summed taps: 4 multiply-adds
 per output where the plain convolution does 9. The four phase kernels are
 stacked into one convolution with 4x the output channels (one large, efficient
-call), whose outputs are then interleaved into the full-resolution result.
+call). Its output is read as the full-resolution result through a strided view
+(``as_phases`` on both sides), so the operation that consumes it does the
+interleaving on the way: an interleaving copy of a 128-channel 512x512 tensor cost
+as much as the convolution's own memory traffic.
 """
 
 from __future__ import annotations
@@ -38,32 +41,43 @@ def phase_kernels(weight: torch.Tensor) -> torch.Tensor:
     return torch.cat(phases)
 
 
-def conv3x3_of_upsampled(
+def as_phases(full: torch.Tensor) -> torch.Tensor:
+    """View (B, C, 2H, 2W) as (B, C, H, 2, W, 2): [..., y, a, x, b] is pixel (2y+a, 2x+b)."""
+    batch, channels, height, width = full.shape
+    return full.unflatten(3, (width // 2, 2)).unflatten(2, (height // 2, 2))
+
+
+def upsampled_conv_phases(
     low: torch.Tensor, phases: torch.Tensor, bias: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """``conv2d(interpolate(low, scale_factor=2), weight, bias, padding=1)`` from
-    ``phases = phase_kernels(weight)``, in ``low``'s memory format."""
+    """``as_phases(conv2d(interpolate(low, scale_factor=2), weight, bias, padding=1))`` from
+    ``phases = phase_kernels(weight)``, as a strided view of the stacked low-resolution
+    convolution: nothing is interleaved until an operation reads it."""
     batch, _, height, width = low.shape
     out_channels = phases.shape[0] // 4
     stacked = F.conv2d(F.pad(low, (1, 1, 1, 1)), phases, None if bias is None else bias.repeat(4))
-    if memory_format_of(low) == torch.channels_last:
-        # Index in memory order (B, H, W, C): TensorIterator then copies whole pixels'
-        # channel runs, 2.5x faster than through the (B, C, H, W) view.
-        nhwc = torch.empty(batch, 2 * height, 2 * width, out_channels, dtype=stacked.dtype, device=low.device)
-        grid = nhwc.view(batch, height, 2, width, 2, out_channels)
-        source = stacked.permute(0, 2, 3, 1)
-        for a in (0, 1):
-            for b in (0, 1):
-                k = 2 * a + b
-                grid[:, :, a, :, b] = source[:, a : a + height, b : b + width, k * out_channels : (k + 1) * out_channels]
-        return nhwc.permute(0, 3, 1, 2)
-    out = torch.empty(batch, out_channels, 2 * height, 2 * width, dtype=stacked.dtype, device=low.device)
-    # (B, C, 2H, 2W) seen as (B, C, H, 2, W, 2): phase (a, b) is [..., :, a, :, b].
-    grid = out.unflatten(3, (width, 2)).unflatten(2, (height, 2))
-    for a in (0, 1):
-        for b in (0, 1):
-            k = 2 * a + b
-            grid[:, :, :, a, :, b] = stacked[
-                :, k * out_channels : (k + 1) * out_channels, a : a + height, b : b + width
-            ]
+    # Phase (a, b) of output pixel (y, x) is channel block 2a+b of stacked pixel (y+a, x+b):
+    # an address linear in a and b, so all four phases are one strided view.
+    sb, sc, sy, sx = stacked.stride()
+    return stacked.as_strided(
+        (batch, out_channels, height, 2, width, 2),
+        (sb, sc, sy, 2 * out_channels * sc + sy, sx, out_channels * sc + sx),
+    )
+
+
+def empty_upsampled(low: torch.Tensor, channels: int | None = None) -> torch.Tensor:
+    """An uninitialised (B, C, 2H, 2W) tensor in ``low``'s memory format."""
+    batch, low_channels, height, width = low.shape
+    size = (batch, channels or low_channels, 2 * height, 2 * width)
+    return torch.empty(size, dtype=low.dtype, device=low.device, memory_format=memory_format_of(low))
+
+
+def upsampled_times(low: torch.Tensor, full: torch.Tensor) -> torch.Tensor:
+    """``interpolate(low, scale_factor=2) * full`` without the upsampled tensor: ``full``
+    (one channel or ``low``'s) at twice ``low``'s size, the result in ``low``'s layout."""
+    if torch.compiler.is_compiling():
+        # Dynamo cannot trace out= into a strided view; inductor fuses these two anyway.
+        return F.interpolate(low, scale_factor=2).mul_(full)
+    out = empty_upsampled(low)
+    torch.mul(low[:, :, :, None, :, None], as_phases(full), out=as_phases(out))
     return out

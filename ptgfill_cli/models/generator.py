@@ -128,17 +128,17 @@ class PTGFillGenerator(nn.Module):
         return coarse, [d1, d2, d3, d4]
 
     def refine_net(self, features: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
-        def at(x: torch.Tensor) -> torch.Tensor:
-            return known if x.shape[-2:] == known.shape[-2:] else F.interpolate(
-                known, size=x.shape[-2:]
-            )
+        def known_at(size: tuple[int, int]) -> torch.Tensor:
+            return known if tuple(known.shape[-2:]) == size else F.interpolate(known, size=size)
 
         x = features
         for i in range(1, 13):
-            low = None
-            if i in (9, 12):
-                low, x = x, _up(x)
-            x = getattr(self, f"gatedconv{i}")(x, at(x), low=low)
+            layer = getattr(self, f"gatedconv{i}")
+            height, width = x.shape[-2:]
+            if i in (9, 12):  # their input is the previous output upsampled 2x
+                x = layer.forward_upsampled(x, known_at((2 * height, 2 * width)))
+            else:
+                x = layer(x, known_at((height, width)))
         return torch.sigmoid(self.to_rgb.conv1x1(x))
 
     def forward(self, image: torch.Tensor, known: torch.Tensor) -> GeneratorOutput:
