@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .layout import memory_format_of
+
 
 class BridgerEncoderLayer(nn.Module):
     """A post-norm transformer encoder layer (GELU) with ``nn.TransformerEncoderLayer``'s
@@ -32,11 +34,12 @@ class BridgerEncoderLayer(nn.Module):
         self.literal = False
         self._folded: tuple[torch.Tensor, torch.Tensor] | None = None
 
-    def fold_value_output(self) -> None:
+    def fold_value_output(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Fold the value and output projections into one matrix for per-token inference.
 
         Per-token attention is ``out_proj(value_proj(x))``: two linear maps that compose
-        into one, halving that work. Call again after changing the weights.
+        into one, halving that work. Call again after changing the weights. Returns the
+        folded (weight, bias).
         """
         dim = self.linear1.in_features
         with torch.no_grad():
@@ -44,6 +47,7 @@ class BridgerEncoderLayer(nn.Module):
             b_v = self.self_attn.in_proj_bias[2 * dim :]
             w_o, b_o = self.self_attn.out_proj.weight, self.self_attn.out_proj.bias
             self._folded = (w_o @ w_v, w_o @ b_v + b_o)
+        return self._folded
 
     def _load_from_state_dict(self, *args, **kwargs) -> None:  # noqa: D401
         self._folded = None  # stale once new weights arrive
@@ -84,8 +88,11 @@ class BridgerEncoderLayer(nn.Module):
         attended = F.scaled_dot_product_attention(query, key, value, dropout_p=dropout)
         return attn.out_proj(attended.transpose(1, 2).reshape(batch, count, dim))
 
-    def forward(self, tokens: torch.Tensor, per_token: bool) -> torch.Tensor:
-        tokens = self.norm1(tokens + self.dropout1(self._self_attention(tokens, per_token)))
+    def forward(self, tokens: torch.Tensor, per_token: bool, attention_applied: bool = False) -> torch.Tensor:
+        """``attention_applied``: ``tokens`` already hold ``x + attention(x)`` (folded, per token)."""
+        if not attention_applied:
+            tokens = tokens + self.dropout1(self._self_attention(tokens, per_token))
+        tokens = self.norm1(tokens)
         feed = self.linear2(self.dropout(F.gelu(self.linear1(tokens))))
         return self.norm2(tokens + self.dropout2(feed))
 
@@ -123,18 +130,57 @@ class TransformerBridger(nn.Module):
         self.transformer = _LayerStack(
             [BridgerEncoderLayer(dim, heads, ff_dim, dropout) for _ in range(layers)]
         )
+        # Set by fold_for_inference(); not part of the state dict.
+        self._folded_projections: list[tuple[torch.Tensor, torch.Tensor]] | None = None
+
+    def fold_for_inference(self) -> None:
+        """Per-token mode: fold each layer's value and output projections into one matrix,
+        and the first layer's ``x + attention(x)``, an affine map of the tokens, into
+        the four projections. Call again after changing the weights."""
+        if not self.per_token:
+            return
+        weight, bias = [layer.fold_value_output() for layer in self.transformer.layers][0]
+        with torch.no_grad():
+            residual = weight + torch.eye(weight.shape[0], dtype=weight.dtype, device=weight.device)
+            folded = []
+            for level in range(1, 5):
+                proj = getattr(self, f"proj{level}")
+                w = (residual @ proj.weight.flatten(1)).view_as(proj.weight)
+                folded.append((w.contiguous(memory_format=memory_format_of(proj.weight)),
+                               residual @ proj.bias + bias))
+        self._folded_projections = folded
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:
+        self._folded_projections = None
+        super()._load_from_state_dict(*args, **kwargs)
+
+    def train(self, mode: bool = True) -> "TransformerBridger":
+        if mode:
+            self._folded_projections = None
+        return super().train(mode)
 
     @property
     def out_channels(self) -> int:
         return 4 * self.patch_channels
 
     def forward(self, levels: list[torch.Tensor]) -> torch.Tensor:
-        grids = [getattr(self, f"proj{i}")(f) for i, f in enumerate(levels, start=1)]
+        folded = self._folded_projections if not self.training else None
+        if folded is not None:
+            grids = [
+                F.conv2d(f, weight, bias, getattr(self, f"proj{i}").stride)
+                for i, (f, (weight, bias)) in enumerate(zip(levels, folded), start=1)
+            ]
+        else:
+            grids = [getattr(self, f"proj{i}")(f) for i, f in enumerate(levels, start=1)]
         batch, dim, rows, cols = grids[0].shape
         tokens = torch.cat([g.flatten(2).transpose(1, 2) for g in grids], 1)
-        for layer in self.transformer.layers:
-            tokens = layer(tokens, self.per_token)
+        for number, layer in enumerate(self.transformer.layers):
+            tokens = layer(tokens, self.per_token, attention_applied=number == 0 and folded is not None)
         p, c = self.patch_size, self.patch_channels
         patches = tokens.reshape(batch, 4, rows, cols, p, p, c)
+        if memory_format_of(levels[0]) == torch.channels_last:
+            # b, row, py, col, px, level, c: the result's channels-last memory order
+            pixels = patches.permute(0, 2, 4, 3, 5, 1, 6).reshape(batch, rows * p, cols * p, 4 * c)
+            return pixels.permute(0, 3, 1, 2)
         patches = patches.permute(0, 1, 6, 2, 4, 3, 5)  # b, level, c, row, py, col, px
         return patches.reshape(batch, 4 * c, rows * p, cols * p)

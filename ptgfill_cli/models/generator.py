@@ -89,8 +89,9 @@ class PTGFillGenerator(nn.Module):
         convolutions after a nearest 2x upsampling (decoders' first, refine layers 9 and
         12) run at the low resolution; with per-token attention the value and output
         projections folded into one matrix (the query/key projections are never
-        computed). ``channels_last`` also moves the weights, and every forward's input,
-        to the channels-last layout. Call again after changing the weights."""
+        computed) and the first layer's attention folded into the token projections.
+        ``channels_last`` also moves the weights, and every forward's input, to the
+        channels-last layout. Call again after changing the weights."""
         self.eval()
         self.channels_last = channels_last
         self.to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
@@ -103,9 +104,7 @@ class PTGFillGenerator(nn.Module):
             (self.decoder5, self.decoder4, self.decoder3, self.decoder2),
         ):
             decoder.conv0.prepare_upsampled_input(getattr(before, f"conv{before.n - 1}").out_channels)
-        if self.config.attention == "per-token":
-            for layer in self.pc2ftransformer.transformer.layers:
-                layer.fold_value_output()
+        self.pc2ftransformer.fold_for_inference()
         return self
 
     def coarse_net(self, image: torch.Tensor, known: torch.Tensor):

@@ -198,11 +198,25 @@ def test_fused_gated_convolutions_are_dropped_when_training_or_loading():
 
 def test_folded_weights_are_dropped_when_training_or_loading():
     model = build_generator(preset("lite", attention="per-token"), seed=14).prepare_for_inference()
-    layer = model.pc2ftransformer.transformer.layers[0]
+    bridger = model.pc2ftransformer
+    layer = bridger.transformer.layers[0]
+    assert layer._folded is not None and bridger._folded_projections is not None
     model.load_state_dict(build_generator(preset("lite", attention="per-token"), seed=15).state_dict())
-    assert layer._folded is None
+    assert layer._folded is None and bridger._folded_projections is None
     model.prepare_for_inference().train()
-    assert layer._folded is None
+    assert layer._folded is None and bridger._folded_projections is None
+
+
+def test_first_attention_folded_into_the_projections_changes_nothing():
+    model = _golden_like(build_generator(preset("lite", attention="per-token"), seed=0)).eval()
+    levels = [torch.randn(1, c, 64 // 2**i, 96 // 2**i) for i, c in enumerate((16, 32, 64, 128), start=1)]
+    with torch.inference_mode():
+        expected = model.pc2ftransformer(levels)
+        model.pc2ftransformer.fold_for_inference()
+        got = model.pc2ftransformer(levels)
+    assert model.pc2ftransformer._folded_projections is not None
+    assert expected.std().item() > 0.1
+    assert (got - expected).abs().max().item() < 1e-4
 
 
 def test_attention_across_tokens_equals_torch_multihead_attention():
