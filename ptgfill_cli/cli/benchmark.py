@@ -23,6 +23,7 @@ def command(
     inpaint_path: bool = typer.Option(True, help="Also time the whole inpaint path (decode to encode), overlapped and serial."),
     path_images: int = typer.Option(4, min=1, help="Images per timed run of the inpaint path."),
     threads: Optional[int] = typer.Option(None, help="torch CPU threads (default: torch's choice)."),
+    peak_gflops: Optional[float] = typer.Option(None, min=0.001, help="The device's peak GFLOP/s at this precision (its spec sheet): adds the fraction of peak reached."),
     json_output: bool = typer.Option(False, "--json", help="Print results as JSON."),
 ) -> None:
     """Time the generator; ratios against the other implementations come from the same run."""
@@ -56,12 +57,17 @@ def command(
                     ))
     ratios = speedups(results)
     if json_output:
+        rows = [r.to_dict() for r in results]
+        if peak_gflops:
+            for row in rows:
+                rate = row["gflop_per_s"]
+                row["fraction_of_peak"] = None if rate is None else rate / peak_gflops
         typer.echo(json.dumps({
             "torch": torch.__version__, "threads": torch.get_num_threads(), "allocator": allocator_state(),
-            "results": [r.to_dict() for r in results], "speedups": ratios,
+            "peak_gflops": peak_gflops, "results": rows, "speedups": ratios,
         }))
         return
-    _print(results, ratios, torch.get_num_threads(), allocator_state())
+    _print(results, ratios, torch.get_num_threads(), allocator_state(), peak_gflops)
 
 
 def _load(spec: str, attention: Optional[str]):
@@ -77,7 +83,7 @@ def _load(spec: str, attention: Optional[str]):
     return loaded.generator, loaded.name
 
 
-def _print(results, ratios, threads: int, allocator: str) -> None:
+def _print(results, ratios, threads: int, allocator: str, peak_gflops: Optional[float]) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -85,13 +91,20 @@ def _print(results, ratios, threads: int, allocator: str) -> None:
         title=f"generator timings ({threads} CPU threads, allocator {allocator}; median of repeats; "
         "inpaint path: seconds per image)"
     )
-    for column in ("implementation", "model", "size", "batch", "precision", "median s", "img/s", "peak MB", "max |diff|"):
+    columns = ["implementation", "model", "size", "batch", "precision", "median s", "img/s", "GFLOP", "GFLOP/s"]
+    if peak_gflops:
+        columns.append("of peak")
+    for column in (*columns, "peak MB", "max |diff|"):
         table.add_column(column, justify="right")
     for r in results:
         diff = "" if r.max_abs_diff_vs_straightforward is None else f"{r.max_abs_diff_vs_straightforward:.1e}"
         memory = "" if r.peak_memory_mb is None else f"{r.peak_memory_mb:.0f}"
+        rate = r.gflop_per_s
+        arithmetic = ["", ""] if rate is None else [f"{r.gflop:.1f}", f"{rate:.0f}"]
+        if peak_gflops:
+            arithmetic.append("" if rate is None else f"{rate / peak_gflops:.0%}")
         table.add_row(r.implementation, r.model, str(r.size), str(r.batch_size), r.precision,
-                      f"{r.median_s:.4f}", f"{r.images_per_s:.2f}", memory, diff)
+                      f"{r.median_s:.4f}", f"{r.images_per_s:.2f}", *arithmetic, memory, diff)
     console = Console()
     if not console.is_terminal:
         console.width = 160

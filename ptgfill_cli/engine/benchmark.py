@@ -44,9 +44,14 @@ class BenchmarkResult:
     memory_kind: str
     compile_s: float | None = None
     max_abs_diff_vs_straightforward: float | None = None
+    gflop: float | None = None  # per batch, counted by torch's FlopCounterMode (2 per multiply-add)
+
+    @property
+    def gflop_per_s(self) -> float | None:
+        return None if self.gflop is None else self.gflop / self.median_s
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {**dataclasses.asdict(self), "gflop_per_s": self.gflop_per_s}
 
 
 def benchmark_inputs(size: int, batch_size: int, image_path: Path | None = None, seed: int = 0):
@@ -71,7 +76,7 @@ def benchmark_inputs(size: int, batch_size: int, image_path: Path | None = None,
 
 
 class PeakMemory:
-    """Peak memory of one measured block: CUDA max allocated, or CPU peak RSS.
+    """Peak memory of the measured blocks: CUDA max allocated, or CPU peak RSS.
 
     On Linux the RSS high-water mark is reset before the block (``/proc/self/clear_refs``);
     elsewhere it is the process's peak so far.
@@ -90,9 +95,10 @@ class PeakMemory:
             self._reset_rss_peak()
         yield
         if self.device.type == "cuda":
-            self.peak_mb = torch.cuda.max_memory_allocated(self.device) / 2**20
+            peak = torch.cuda.max_memory_allocated(self.device) / 2**20
         else:
-            self.peak_mb = self._rss_peak_mb()
+            peak = self._rss_peak_mb()
+        self.peak_mb = peak if self.peak_mb is None else max(self.peak_mb, peak)
 
     def _reset_rss_peak(self) -> None:
         from .allocator import allocator_state
@@ -122,21 +128,42 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def time_interleaved(
+    runs: dict[str, Callable[[], Any]], device: torch.device, warmup: int, repeats: int
+) -> dict[str, tuple[list[float], PeakMemory]]:
+    """Time several implementations round-robin (one run of each per round), so that a
+    shared machine's drift during the measurement falls on all of them alike. Peak
+    memory is the highest of each implementation's own runs."""
+    for _ in range(warmup):
+        for run in runs.values():
+            run()
+    _synchronize(device)
+    measured = {name: ([], PeakMemory(device)) for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            times, memory = measured[name]
+            with memory.measure():
+                start = time.perf_counter()
+                run()
+                _synchronize(device)
+                times.append(time.perf_counter() - start)
+    return measured
+
+
 def time_callable(
     run: Callable[[], Any], device: torch.device, warmup: int, repeats: int
 ) -> tuple[list[float], PeakMemory]:
-    for _ in range(warmup):
+    return time_interleaved({"run": run}, device, warmup, repeats)["run"]
+
+
+def counted_gflop(run: Callable[[], Any]) -> float:
+    """The arithmetic of one call of ``run`` in GFLOP (convolutions, matmuls, attention)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
         run()
-    _synchronize(device)
-    memory = PeakMemory(device)
-    times = []
-    with memory.measure():
-        for _ in range(repeats):
-            start = time.perf_counter()
-            run()
-            _synchronize(device)
-            times.append(time.perf_counter() - start)
-    return times, memory
+    return counter.get_total_flops() / 1e9
 
 
 def _result(implementation: str, model: str, size: int, batch: int, device: torch.device,
@@ -179,10 +206,7 @@ def benchmark_generator(
         with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
             return runner(image, known).refined
 
-    times, memory = time_callable(run_fast, device, warmup, repeats)
-    results = []
-    fast_output = run_fast().float()
-    diff = None
+    runs = {"ptgfill": run_fast}
     if compare:
         reference = straightforward_copy(fast).to(device)
 
@@ -190,13 +214,24 @@ def benchmark_generator(
             with torch.inference_mode():
                 return reference(image, known).refined
 
-        ref_times, ref_memory = time_callable(run_reference, device, warmup, repeats)
-        diff = float((fast_output - run_reference()).abs().max())
-        results.append(_result("straightforward", model_name, size, batch_size, device, "fp32", ref_times, ref_memory))
+        runs["straightforward"] = run_reference
+    measured = time_interleaved(runs, device, warmup, repeats)
+    results = []
+
+    def run_eager():
+        with torch.inference_mode():
+            return fast(image, known)
+
+    gflop = counted_gflop(run_eager)  # the compiled model does the same arithmetic
+    diff = None
+    if compare:
+        diff = float((run_fast().float() - run_reference()).abs().max())
+        results.append(_result("straightforward", model_name, size, batch_size, device, "fp32",
+                               *measured["straightforward"], gflop=counted_gflop(run_reference)))
     if telea:
         results.append(_benchmark_telea(image, known, model_name, size, batch_size, warmup, repeats))
-    results.insert(0, _result("ptgfill", model_name, size, batch_size, device, precision, times, memory,
-                              compile_s=compile_s, max_abs_diff_vs_straightforward=diff))
+    results.insert(0, _result("ptgfill", model_name, size, batch_size, device, precision, *measured["ptgfill"],
+                              compile_s=compile_s, max_abs_diff_vs_straightforward=diff, gflop=gflop))
     return results
 
 

@@ -10,7 +10,9 @@ from typer.testing import CliRunner
 
 from ptgfill_cli.cli.app import app
 from ptgfill_cli.config import preset
-from ptgfill_cli.engine.benchmark import benchmark_generator, benchmark_inputs, speedups
+from ptgfill_cli.engine.benchmark import (
+    benchmark_generator, benchmark_inputs, counted_gflop, speedups, time_interleaved,
+)
 from ptgfill_cli.models.factory import build_generator
 
 
@@ -32,11 +34,32 @@ def test_benchmark_reports_every_implementation_with_equal_outputs():
         assert r.median_s > 0 and r.repeats == 2 and r.images_per_s == r.batch_size / r.median_s
     versus = {row["versus"] for row in speedups(results)}
     assert versus == {"straightforward lite", "opencv-telea"}
+    # the rewrites do less arithmetic than the published computation; Telea is not counted
+    fast, straightforward, telea = results
+    assert 0 < fast.gflop < straightforward.gflop and telea.gflop is None
+    assert fast.gflop_per_s == pytest.approx(fast.gflop / fast.median_s)
+
+
+def test_implementations_are_timed_round_robin():
+    calls = []
+    measured = time_interleaved(
+        {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, torch.device("cpu"), warmup=1, repeats=3
+    )
+    assert calls == ["a", "b"] * 4
+    for times, memory in measured.values():
+        assert len(times) == 3 and all(t >= 0 for t in times) and memory.peak_mb > 0
+
+
+def test_flop_count_of_a_known_convolution():
+    conv = torch.nn.Conv2d(8, 16, 3, padding=1)
+    x = torch.randn(2, 8, 10, 12)
+    assert counted_gflop(lambda: conv(x)) == pytest.approx(2 * 2 * 16 * 10 * 12 * 8 * 9 / 1e9)
 
 
 def test_benchmark_command_json():
     result = CliRunner().invoke(
-        app, ["benchmark", "--model", "lite", "--size", "64", "--warmup", "0", "--repeats", "1", "--json"]
+        app, ["benchmark", "--model", "lite", "--size", "64", "--warmup", "0", "--repeats", "1", "--json",
+              "--peak-gflops", "1000"]
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -49,6 +72,18 @@ def test_benchmark_command_json():
     generator = next(r for r in report["results"] if r["implementation"] == "ptgfill")
     assert path["median_s"] > 0 and path["images_per_s"] == pytest.approx(1 / path["median_s"])
     assert generator["max_abs_diff_vs_straightforward"] < 1e-4
+    assert report["peak_gflops"] == 1000
+    assert generator["fraction_of_peak"] == pytest.approx(generator["gflop_per_s"] / 1000)
+    assert path["gflop"] is None and path["fraction_of_peak"] is None
+
+
+def test_benchmark_table_shows_the_arithmetic_rate():
+    result = CliRunner().invoke(
+        app, ["benchmark", "--model", "lite", "--size", "64", "--warmup", "0", "--repeats", "1",
+              "--no-inpaint-path", "--peak-gflops", "500"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "GFLOP/s" in result.output and "of peak" in result.output
 
 
 def test_benchmark_rejects_a_missing_device():
