@@ -156,11 +156,30 @@ def time_callable(
     return time_interleaved({"run": run}, device, warmup, repeats)["run"]
 
 
+def _cpu_attention_flops(query, key, value, *args, out_shape=None, **kwargs) -> int:
+    from torch.utils.flop_counter import sdpa_flop_count
+
+    return sdpa_flop_count(query, key, value)
+
+
+def _native_attention_flops(query, key, value, embed_dim, heads, *args, out_shape=None, **kwargs) -> int:
+    """``nn.MultiheadAttention``'s fused inference op: projections, attention, output."""
+    batch, queries, dim = query
+    keys = key[1]
+    projections = 2 * dim * dim * (2 * queries + 2 * keys)  # query, output; key, value
+    return batch * (projections + 2 * 2 * queries * keys * dim)
+
+
 def counted_gflop(run: Callable[[], Any]) -> float:
-    """The arithmetic of one call of ``run`` in GFLOP (convolutions, matmuls, attention)."""
+    """The arithmetic of one call of ``run`` in GFLOP (convolutions, matmuls, attention),
+    with formulas for the CPU attention kernels torch's counter does not know."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    counter = FlopCounterMode(display=False)
+    aten = torch.ops.aten
+    counter = FlopCounterMode(display=False, custom_mapping={
+        aten._scaled_dot_product_flash_attention_for_cpu: _cpu_attention_flops,
+        aten._native_multi_head_attention: _native_attention_flops,
+    })
     with counter:
         run()
     return counter.get_total_flops() / 1e9

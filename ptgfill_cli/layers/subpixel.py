@@ -55,7 +55,8 @@ def upsampled_conv_phases(
     convolution: nothing is interleaved until an operation reads it."""
     batch, _, height, width = low.shape
     out_channels = phases.shape[0] // 4
-    stacked = F.conv2d(F.pad(low, (1, 1, 1, 1)), phases, None if bias is None else bias.repeat(4))
+    # padding 1 around a 2x2 kernel: (H+1) x (W+1) outputs, one per pair of source rows/columns
+    stacked = F.conv2d(low, phases, None if bias is None else bias.repeat(4), padding=1)
     # Phase (a, b) of output pixel (y, x) is channel block 2a+b of stacked pixel (y+a, x+b):
     # an address linear in a and b, so all four phases are one strided view.
     sb, sc, sy, sx = stacked.stride()
@@ -65,19 +66,16 @@ def upsampled_conv_phases(
     )
 
 
-def empty_upsampled(low: torch.Tensor, channels: int | None = None) -> torch.Tensor:
-    """An uninitialised (B, C, 2H, 2W) tensor in ``low``'s memory format."""
-    batch, low_channels, height, width = low.shape
-    size = (batch, channels or low_channels, 2 * height, 2 * width)
-    return torch.empty(size, dtype=low.dtype, device=low.device, memory_format=memory_format_of(low))
-
-
 def upsampled_times(low: torch.Tensor, full: torch.Tensor) -> torch.Tensor:
     """``interpolate(low, scale_factor=2) * full`` without the upsampled tensor: ``full``
     (one channel or ``low``'s) at twice ``low``'s size, the result in ``low``'s layout."""
     if torch.compiler.is_compiling():
         # Dynamo cannot trace out= into a strided view; inductor fuses these two anyway.
         return F.interpolate(low, scale_factor=2).mul_(full)
-    out = empty_upsampled(low)
+    batch, channels, height, width = low.shape
+    out = torch.empty(
+        batch, channels, 2 * height, 2 * width, dtype=low.dtype, device=low.device,
+        memory_format=memory_format_of(low),
+    )
     torch.mul(low[:, :, :, None, :, None], as_phases(full), out=as_phases(out))
     return out

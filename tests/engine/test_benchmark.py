@@ -56,6 +56,19 @@ def test_flop_count_of_a_known_convolution():
     assert counted_gflop(lambda: conv(x)) == pytest.approx(2 * 2 * 16 * 10 * 12 * 8 * 9 / 1e9)
 
 
+def test_flop_count_includes_the_cpu_attention_kernels():
+    q, k, v = (torch.randn(2, 4, n, 16) for n in (10, 12, 12))
+    with torch.inference_mode():
+        sdpa = counted_gflop(lambda: torch.nn.functional.scaled_dot_product_attention(q, k, v))
+    assert sdpa == pytest.approx(2 * (2 * 2 * 4 * 10 * 12 * 16) / 1e9)
+    attention = torch.nn.MultiheadAttention(64, 4, batch_first=True).eval()
+    x = torch.randn(3, 10, 64)
+    with torch.inference_mode():  # the fused inference op
+        fused = counted_gflop(lambda: attention(x, x, x, need_weights=False))
+    op_by_op = counted_gflop(lambda: attention(x, x, x, need_weights=False))  # grad enabled
+    assert fused == pytest.approx(op_by_op) and fused > 0
+
+
 def test_benchmark_command_json():
     result = CliRunner().invoke(
         app, ["benchmark", "--model", "lite", "--size", "64", "--warmup", "0", "--repeats", "1", "--json",
