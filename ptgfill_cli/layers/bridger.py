@@ -139,7 +139,8 @@ class TransformerBridger(nn.Module):
         the four projections. Call again after changing the weights."""
         if not self.per_token:
             return
-        weight, bias = [layer.fold_value_output() for layer in self.transformer.layers][0]
+        folds = [layer.fold_value_output() for layer in self.transformer.layers]
+        weight, bias = folds[0]
         with torch.no_grad():
             residual = weight + torch.eye(weight.shape[0], dtype=weight.dtype, device=weight.device)
             folded = []

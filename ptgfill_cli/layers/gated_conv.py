@@ -82,8 +82,6 @@ class DistinctiveGatedConv2d(nn.Module):
             c = self.conv2d
             both = F.conv2d(x, self.fused_weight, self.fused_bias, c.stride, c.padding, c.dilation)
             gate = F.conv2d(x * known, self.known_weight, None, c.stride, c.padding, c.dilation)
-            # In place on the dense tensor: a product with the strided channel slice would
-            # otherwise come out in whatever layout TensorIterator picks for it.
             out = self._gated(gate, both)
         else:
             gate = torch.sigmoid(self.hole_conv2d(x * (1 - known)) + self.valid_conv2d(x * known))
@@ -105,7 +103,9 @@ class DistinctiveGatedConv2d(nn.Module):
 
     def _gated(self, gate: torch.Tensor, both: torch.Tensor) -> torch.Tensor:
         """``x * sigmoid(hole + valid)`` in place on ``gate`` (the known-pixel term), with
-        ``both`` the stacked convolution: ``x`` then the hole term and both biases."""
+        ``both`` the stacked convolution: ``x`` then the hole term and both biases. In place
+        on the dense tensor: a product with the strided channel slices would come out in
+        whatever layout TensorIterator picks for it."""
         channels = self.conv2d.out_channels
         torch.sigmoid_(gate.add_(both[:, channels:]))
         return gate.mul_(both[:, :channels])
