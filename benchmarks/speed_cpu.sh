@@ -25,8 +25,9 @@ for path in sorted(Path(sys.argv[1]).glob("cpu-*.json")):
     report = json.loads(path.read_text())
     print(f"== {path.name}")
     for r in report.get("results", []):
+        rate = "" if r.get("gflop_per_s") is None else f"  {r['gflop']:6.1f} GFLOP {r['gflop_per_s']:5.0f} GFLOP/s"
         print(f"  {r['implementation']:>22} {r['model']:>18} {r['size']:>4} {r['precision']:>5} "
-              f"{r['median_s']:8.4f} s  {r['images_per_s']:7.2f} img/s  diff {r['max_abs_diff_vs_straightforward']}")
+              f"{r['median_s']:8.4f} s  {r['images_per_s']:7.2f} img/s{rate}  diff {r['max_abs_diff_vs_straightforward']}")
     for s in report.get("speedups", []):
         print(f"  {s['model']:>18} {s['size']:>4} vs {s['versus']:<36} {s['speedup']:.2f}x")
     if "results" not in report:
