@@ -91,7 +91,8 @@ def _print(results, ratios, threads: int, allocator: str, peak_gflops: Optional[
         title=f"generator timings ({threads} CPU threads, allocator {allocator}; median of repeats; "
         "inpaint path: seconds per image)"
     )
-    columns = ["implementation", "model", "size", "batch", "precision", "median s", "img/s", "GFLOP", "GFLOP/s"]
+    columns = ["implementation", "model", "size", "batch", "precision", "median s", "spread s", "img/s", "GFLOP",
+               "GFLOP/s"]
     if peak_gflops:
         columns.append("of peak")
     for column in (*columns, "peak MB", "max |diff|"):
@@ -104,7 +105,8 @@ def _print(results, ratios, threads: int, allocator: str, peak_gflops: Optional[
         if peak_gflops:
             arithmetic.append("" if rate is None else f"{rate / peak_gflops:.0%}")
         table.add_row(r.implementation, r.model, str(r.size), str(r.batch_size), r.precision,
-                      f"{r.median_s:.4f}", f"{r.images_per_s:.2f}", *arithmetic, memory, diff)
+                      f"{r.median_s:.4f}", f"{r.min_s:.4f}-{r.max_s:.4f}", f"{r.images_per_s:.2f}", *arithmetic,
+                      memory, diff)
     console = Console()
     if not console.is_terminal:
         console.width = 160

@@ -96,7 +96,7 @@ def test_benchmark_table_shows_the_arithmetic_rate():
               "--no-inpaint-path", "--peak-gflops", "500"]
     )
     assert result.exit_code == 0, result.output
-    assert "GFLOP/s" in result.output and "of peak" in result.output
+    assert "GFLOP/s" in result.output and "of peak" in result.output and "spread s" in result.output
 
 
 def test_benchmark_rejects_a_missing_device():
