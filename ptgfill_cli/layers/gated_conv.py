@@ -8,7 +8,7 @@ from torch import nn
 
 from .layout import memory_format_of
 from .norm import instance_norm
-from .subpixel import as_phases, phase_kernels, upsampled_conv_phases, upsampled_times
+from .subpixel import as_phases, phase_kernels, upsample2x, upsampled_conv_phases, upsampled_times
 
 
 class DistinctiveGatedConv2d(nn.Module):
@@ -91,7 +91,7 @@ class DistinctiveGatedConv2d(nn.Module):
     def forward_upsampled(self, low: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
         """``forward(interpolate(low, scale_factor=2), known)``, ``known`` at the upsampled size."""
         if self.fused_phases is None or self.training:
-            return self(F.interpolate(low, scale_factor=2), known)
+            return self(upsample2x(low), known)
         c = self.conv2d
         gate = F.conv2d(upsampled_times(low, known), self.known_weight, None, 1, c.padding)
         both = upsampled_conv_phases(low, self.fused_phases, self.fused_bias)

@@ -23,7 +23,7 @@ from torch import nn
 
 from .layout import memory_format_of
 from .norm import instance_norm
-from .subpixel import as_phases, phase_kernels, upsampled_conv_phases
+from .subpixel import as_phases, phase_kernels, upsample2x, upsampled_conv_phases
 
 _EPS = 1e-8
 
@@ -90,10 +90,6 @@ class PartMask:
             return self.values.mean(1, keepdim=True)
         weights = self.values.new_tensor(self.widths).view(1, -1, 1, 1)
         return (self.values * weights).sum(1, keepdim=True) / self.channels
-
-
-def _up(x: torch.Tensor) -> torch.Tensor:
-    return F.interpolate(x, scale_factor=2.0)
 
 
 class StablePartialConv2d(nn.Conv2d):
@@ -177,9 +173,9 @@ class StablePartialConv2d(nn.Conv2d):
         nearest 2x upsampling. Once prepared (:meth:`prepare_upsampled_input`), in eval
         mode, the upsampled part is convolved at the low resolution: since
         ``up(low) * up(m) == up(low * m)``, nothing is upsampled or concatenated."""
-        mask = PartMask(_up(low_mask.values), low_mask.widths).cat(skip_mask)
+        mask = PartMask(upsample2x(low_mask.values), low_mask.widths).cat(skip_mask)
         if self.upsampled_phases is None or self.training or self.mask_path == "full":
-            return self.forward(torch.cat([_up(low), skip], 1), mask)
+            return self.forward(torch.cat([upsample2x(low), skip], 1), mask)
         _, ratio, next_mask = self._mask_terms(mask)
         raw = F.conv2d(skip_mask.apply(skip), self.skip_weight, None, 1, self.padding)
         as_phases(raw).add_(upsampled_conv_phases(low_mask.apply(low), self.upsampled_phases))

@@ -41,6 +41,11 @@ def phase_kernels(weight: torch.Tensor) -> torch.Tensor:
     return torch.cat(phases)
 
 
+def upsample2x(x: torch.Tensor) -> torch.Tensor:
+    """Nearest-neighbour 2x upsampling, the published network's only kind."""
+    return F.interpolate(x, scale_factor=2.0)
+
+
 def as_phases(full: torch.Tensor) -> torch.Tensor:
     """View (B, C, 2H, 2W) as (B, C, H, 2, W, 2): [..., y, a, x, b] is pixel (2y+a, 2x+b)."""
     batch, channels, height, width = full.shape
@@ -71,7 +76,7 @@ def upsampled_times(low: torch.Tensor, full: torch.Tensor) -> torch.Tensor:
     (one channel or ``low``'s) at twice ``low``'s size, the result in ``low``'s layout."""
     if torch.compiler.is_compiling():
         # Dynamo cannot trace out= into a strided view; inductor fuses these two anyway.
-        return F.interpolate(low, scale_factor=2).mul_(full)
+        return upsample2x(low).mul_(full)
     batch, channels, height, width = low.shape
     out = torch.empty(
         batch, channels, 2 * height, 2 * width, dtype=low.dtype, device=low.device,

@@ -12,6 +12,7 @@ from ..config import PTGFillConfig
 from ..layers.bridger import TransformerBridger
 from ..layers.gated_conv import DistinctiveGatedConv2d
 from ..layers.partial_conv import PartMask, PConvNormActiv, StablePartialConv2d
+from ..layers.subpixel import upsample2x
 
 
 @dataclass
@@ -21,10 +22,6 @@ class GeneratorOutput:
 
     refined: torch.Tensor
     coarse: torch.Tensor
-
-
-def _up(x: torch.Tensor) -> torch.Tensor:
-    return F.interpolate(x, scale_factor=2.0)
 
 
 class PTGFillGenerator(nn.Module):
@@ -123,7 +120,7 @@ class PTGFillGenerator(nn.Module):
         d2, n2 = self.decoder3.forward_upsampled(d3, n3, e2, m2)
         d1, n1 = self.decoder2.forward_upsampled(d2, n2, e1, m1)
         d0, _ = self.decoder1.conv0(torch.cat([d1, e0], 1), n1.cat(mask0))
-        coarse = torch.sigmoid(_up(d0))
+        coarse = torch.sigmoid(upsample2x(d0))
         return coarse, [d1, d2, d3, d4]
 
     def refine_net(self, features: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
