@@ -25,7 +25,7 @@ from safetensors.torch import load_file
 from safetensors.torch import save as serialise_tensors
 from torch import nn
 
-from ..atomic import replace_atomically
+from ..atomic import write_bytes_atomically, write_text_atomically
 from ..config import PTGFillConfig
 from ..errors import WeightsError
 from .layout import CONFIG_FILENAME, FORMAT_NAME, FORMAT_VERSION, MODEL_FILENAME, WEIGHTS_SUFFIX
@@ -81,11 +81,8 @@ def save_state_dict(
     # Serialised in memory and written by Python so the file gets the usual
     # permissions (safetensors' own writer makes it owner-only).
     data = _with_sorted_metadata(serialise_tensors(tensors, metadata))
-    replace_atomically(weights_path, lambda temporary: temporary.write_bytes(data))
-    sidecar_text = json.dumps(description, indent=2) + "\n"
-    replace_atomically(
-        sidecar_path, lambda temporary: temporary.write_text(sidecar_text, encoding="utf-8")
-    )
+    write_bytes_atomically(weights_path, data)
+    write_text_atomically(sidecar_path, json.dumps(description, indent=2) + "\n")
     return weights_path
 
 
