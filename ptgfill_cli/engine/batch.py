@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -125,22 +124,20 @@ def load_shared_mask(path: Path, *, invert: bool = False) -> np.ndarray:
 
 
 class _MaskCache:
-    """Reads each mask file once when several images share it."""
+    """Reads each mask file once when several images share it. Used by one thread at
+    a time: the decoding thread, or the caller's when nothing overlaps."""
 
     def __init__(self, jobs: Sequence[FileJob], invert: bool, loaded: dict[Path, np.ndarray]) -> None:
-        self.lock = threading.Lock()
         self.invert = invert
         self.shared = {path for path, uses in Counter(job.mask_path for job in jobs).items() if uses > 1}
         self.loaded = dict(loaded)
 
     def get(self, path: Path) -> np.ndarray:
-        with self.lock:
-            if path in self.loaded:
-                return self.loaded[path]
+        if path in self.loaded:
+            return self.loaded[path]
         hole_mask = load_mask(path, invert=self.invert)
         if path in self.shared:
-            with self.lock:
-                self.loaded[path] = hole_mask
+            self.loaded[path] = hole_mask
         return hole_mask
 
 
