@@ -128,9 +128,16 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+@dataclass
+class Timing:
+    times: list[float]  # seconds per run
+    memory: PeakMemory
+    last_output: Any = None  # what the last timed run returned
+
+
 def time_interleaved(
     runs: dict[str, Callable[[], Any]], device: torch.device, warmup: int, repeats: int
-) -> dict[str, tuple[list[float], PeakMemory]]:
+) -> dict[str, Timing]:
     """Time several implementations round-robin (one run of each per round), so that a
     shared machine's drift during the measurement falls on all of them alike. Peak
     memory is the highest of each implementation's own runs."""
@@ -138,21 +145,19 @@ def time_interleaved(
         for run in runs.values():
             run()
     _synchronize(device)
-    measured = {name: ([], PeakMemory(device)) for name in runs}
+    measured = {name: Timing([], PeakMemory(device)) for name in runs}
     for _ in range(repeats):
         for name, run in runs.items():
-            times, memory = measured[name]
-            with memory.measure():
+            timing = measured[name]
+            with timing.memory.measure():
                 start = time.perf_counter()
-                run()
+                timing.last_output = run()
                 _synchronize(device)
-                times.append(time.perf_counter() - start)
+                timing.times.append(time.perf_counter() - start)
     return measured
 
 
-def time_callable(
-    run: Callable[[], Any], device: torch.device, warmup: int, repeats: int
-) -> tuple[list[float], PeakMemory]:
+def time_callable(run: Callable[[], Any], device: torch.device, warmup: int, repeats: int) -> Timing:
     return time_interleaved({"run": run}, device, warmup, repeats)["run"]
 
 
@@ -242,14 +247,18 @@ def benchmark_generator(
             return fast(image, known)
 
     gflop = counted_gflop(run_eager)  # the compiled model does the same arithmetic
+    fast_timing = measured["ptgfill"]
     diff = None
     if compare:
-        diff = float((run_fast().float() - run_reference()).abs().max())
+        reference_timing = measured["straightforward"]
+        diff = float((fast_timing.last_output.float() - reference_timing.last_output).abs().max())
         results.append(_result("straightforward", model_name, size, batch_size, device, "fp32",
-                               *measured["straightforward"], gflop=counted_gflop(run_reference)))
+                               reference_timing.times, reference_timing.memory,
+                               gflop=counted_gflop(run_reference)))
     if telea:
         results.append(_benchmark_telea(image, known, model_name, size, batch_size, warmup, repeats))
-    results.insert(0, _result("ptgfill", model_name, size, batch_size, device, precision, *measured["ptgfill"],
+    results.insert(0, _result("ptgfill", model_name, size, batch_size, device, precision,
+                              fast_timing.times, fast_timing.memory,
                               compile_s=compile_s, max_abs_diff_vs_straightforward=diff, gflop=gflop))
     return results
 
@@ -289,9 +298,9 @@ def benchmark_inpaint_path(
                 if not result.ok:
                     raise RuntimeError(result.error)
 
-        times, memory = time_callable(run, device, warmup, repeats)
+        timing = time_callable(run, device, warmup, repeats)
     name = INPAINT_PATHS[0] if overlap else INPAINT_PATHS[1]
-    return _result(name, model_name, size, 1, device, precision, [t / images for t in times], memory)
+    return _result(name, model_name, size, 1, device, precision, [t / images for t in timing.times], timing.memory)
 
 
 def _benchmark_telea(image: torch.Tensor, known: torch.Tensor, model_name: str, size: int, batch: int,
@@ -304,8 +313,8 @@ def _benchmark_telea(image: torch.Tensor, known: torch.Tensor, model_name: str, 
     def run():
         return [cv2.inpaint(p, h, 3, cv2.INPAINT_TELEA) for p, h in zip(pixels, holes)]
 
-    times, memory = time_callable(run, torch.device("cpu"), warmup, repeats)
-    return _result("opencv-telea", "-", size, batch, torch.device("cpu"), "uint8", times, memory)
+    timing = time_callable(run, torch.device("cpu"), warmup, repeats)
+    return _result("opencv-telea", "-", size, batch, torch.device("cpu"), "uint8", timing.times, timing.memory)
 
 
 def speedups(results: list[BenchmarkResult]) -> list[dict[str, Any]]:

@@ -46,8 +46,11 @@ def test_implementations_are_timed_round_robin():
         {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, torch.device("cpu"), warmup=1, repeats=3
     )
     assert calls == ["a", "b"] * 4
-    for times, memory in measured.values():
-        assert len(times) == 3 and all(t >= 0 for t in times) and memory.peak_mb > 0
+    for timing in measured.values():
+        assert len(timing.times) == 3 and all(t >= 0 for t in timing.times) and timing.memory.peak_mb > 0
+    assert measured["a"].last_output is None  # list.append's return value, kept from the last run
+    counter = iter(range(10))
+    assert time_interleaved({"n": lambda: next(counter)}, torch.device("cpu"), 2, 3)["n"].last_output == 4
 
 
 def test_flop_count_of_a_known_convolution():
