@@ -25,6 +25,7 @@ class Strategy(str, Enum):
 
 
 class Precision(str, Enum):
+    # engine.runtime.AUTOCAST_DTYPES's names, restated so that --help does not import torch
     fp32 = "fp32"
     bf16 = "bf16"
     fp16 = "fp16"

@@ -322,3 +322,10 @@ def test_threads_option_sets_torch_threads(tmp_path, model_path):
         torch.set_num_threads(before)
     assert runner.invoke(app, ["inpaint", str(tmp_path / "a.png"), "--mask", str(tmp_path / "m.png"),
                                "--threads", "0"]).exit_code == 2
+
+
+def test_precision_choices_are_the_runtime_ones():
+    from ptgfill_cli.cli.inpaint import Precision
+    from ptgfill_cli.engine.runtime import AUTOCAST_DTYPES
+
+    assert [choice.value for choice in Precision] == list(AUTOCAST_DTYPES)
