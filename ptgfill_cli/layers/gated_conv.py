@@ -8,7 +8,9 @@ from torch import nn
 
 from .layout import memory_format_of
 from .norm import instance_norm
-from .subpixel import as_phases, phase_kernels, upsample2x, upsampled_conv_phases, upsampled_times
+from .subpixel import (
+    as_phases, interleaved, phase_kernels, upsample2x, upsampled_conv_phases, upsampled_times,
+)
 
 
 class DistinctiveGatedConv2d(nn.Module):
@@ -95,6 +97,9 @@ class DistinctiveGatedConv2d(nn.Module):
         c = self.conv2d
         gate = F.conv2d(upsampled_times(low, known), self.known_weight, None, 1, c.padding)
         both = upsampled_conv_phases(low, self.fused_phases, self.fused_bias)
+        if torch.compiler.is_compiling():
+            out = self._activate(self._gated(gate, interleaved(both)))
+            return out + upsample2x(self.residual(low))
         self._gated(as_phases(gate), both)
         out = self._activate(gate)
         # A 1x1 stride-1 residual commutes with the upsampling: run it at the low size.

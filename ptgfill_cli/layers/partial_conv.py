@@ -23,7 +23,7 @@ from torch import nn
 
 from .layout import memory_format_of
 from .norm import instance_norm
-from .subpixel import as_phases, phase_kernels, upsample2x, upsampled_conv_phases
+from .subpixel import as_phases, interleaved, phase_kernels, upsample2x, upsampled_conv_phases
 
 _EPS = 1e-8
 
@@ -178,7 +178,11 @@ class StablePartialConv2d(nn.Conv2d):
             return self.forward(torch.cat([upsample2x(low), skip], 1), mask)
         _, ratio, next_mask = self._mask_terms(mask)
         raw = F.conv2d(skip_mask.apply(skip), self.skip_weight, None, 1, self.padding)
-        as_phases(raw).add_(upsampled_conv_phases(low_mask.apply(low), self.upsampled_phases))
+        upsampled = upsampled_conv_phases(low_mask.apply(low), self.upsampled_phases)
+        if torch.compiler.is_compiling():
+            raw = raw + interleaved(upsampled)
+        else:
+            as_phases(raw).add_(upsampled)
         return raw.mul_(ratio), PartMask.single(next_mask, self.out_channels)
 
     def forward(self, x: torch.Tensor, mask: PartMask) -> tuple[torch.Tensor, PartMask]:  # type: ignore[override]

@@ -65,3 +65,19 @@ def test_upsampled_form_while_training_upsamples_and_keeps_gradients():
     low.requires_grad_(True)
     layer.forward_upsampled(low, known).sum().backward()
     assert low.grad is not None and layer.valid_conv2d.weight.grad is not None
+
+
+@pytest.mark.parametrize("shape", [(6, 6, True), (8, 5, False)])
+def test_upsampled_form_under_torch_compile_gives_the_eager_result(shape):
+    """The traced branch interleaves the phases densely; aot_eager traces it as inductor
+    would (``torch.compiler.is_compiling()`` is true) without compiling C++."""
+    in_channels, out_channels, plain = shape
+    layer = _layer(in_channels, out_channels, plain, seed=9)
+    layer.fuse()
+    low, _ = _inputs(in_channels, 6, 10, True, seed=10)
+    _, known = _inputs(1, 12, 20, False, seed=11)
+    traced = torch.compile(layer.forward_upsampled, backend="aot_eager", fullgraph=True)
+    with torch.inference_mode():
+        expected = layer.forward_upsampled(low, known)
+        got = traced(low, known)
+    assert (got - expected).abs().max().item() < 1e-5

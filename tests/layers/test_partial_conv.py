@@ -42,3 +42,20 @@ def test_the_low_resolution_path_is_refused_where_it_does_not_apply():
         StablePartialConv2d(8, 3, 3, padding=1, bias=True).prepare_upsampled_input(4)
     with pytest.raises(ValueError, match="stride 1"):
         StablePartialConv2d(8, 3, 3, stride=2, padding=1, bias=False).prepare_upsampled_input(4)
+
+
+def test_forward_upsampled_under_torch_compile_gives_the_eager_result():
+    g = torch.Generator().manual_seed(1)
+    torch.manual_seed(1)
+    block = PConvNormActiv(6 + 4, 5, n=2).eval().to(memory_format=torch.channels_last)
+    block.conv0.prepare_upsampled_input(6)
+    low = torch.randn(1, 6, 5, 7, generator=g).contiguous(memory_format=torch.channels_last)
+    skip = torch.randn(1, 4, 10, 14, generator=g).contiguous(memory_format=torch.channels_last)
+    low_mask = PartMask.single(_soft_mask((1, 1, 5, 7), g), 6)
+    skip_mask = PartMask.single(_soft_mask((1, 1, 10, 14), g), 4)
+    traced = torch.compile(block.forward_upsampled, backend="aot_eager", fullgraph=True)
+    with torch.inference_mode():
+        expected, expected_mask = block.forward_upsampled(low, low_mask, skip, skip_mask)
+        got, got_mask = traced(low, low_mask, skip, skip_mask)
+    assert (got - expected).abs().max().item() < 1e-5
+    assert torch.equal(got_mask.values, expected_mask.values)
