@@ -6,10 +6,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .inference_form import InferenceForm
 from .layout import memory_format_of
 
 
-class BridgerEncoderLayer(nn.Module):
+class BridgerEncoderLayer(InferenceForm, nn.Module):
     """A post-norm transformer encoder layer (GELU) with ``nn.TransformerEncoderLayer``'s
     parameter names, so the authors' checkpoints load as they are.
 
@@ -49,14 +50,8 @@ class BridgerEncoderLayer(nn.Module):
             self._folded = (w_o @ w_v, w_o @ b_v + b_o)
         return self._folded
 
-    def _load_from_state_dict(self, *args, **kwargs) -> None:  # noqa: D401
-        self._folded = None  # stale once new weights arrive
-        super()._load_from_state_dict(*args, **kwargs)
-
-    def train(self, mode: bool = True) -> "BridgerEncoderLayer":
-        if mode:
-            self._folded = None
-        return super().train(mode)
+    def drop_inference_form(self) -> None:
+        self._folded = None
 
     def _self_attention(self, tokens: torch.Tensor, per_token: bool) -> torch.Tensor:
         if not per_token:
@@ -105,7 +100,7 @@ class _LayerStack(nn.Module):
         self.layers = nn.ModuleList(layers)
 
 
-class TransformerBridger(nn.Module):
+class TransformerBridger(InferenceForm, nn.Module):
     """Projects four decoder levels to patch tokens, mixes them, and folds them back.
 
     Level ``i`` (1-4) has ``channels[i-1]`` channels at H / 2**i and is projected
@@ -151,14 +146,8 @@ class TransformerBridger(nn.Module):
                                residual @ proj.bias + bias))
         self._folded_projections = folded
 
-    def _load_from_state_dict(self, *args, **kwargs) -> None:
+    def drop_inference_form(self) -> None:
         self._folded_projections = None
-        super()._load_from_state_dict(*args, **kwargs)
-
-    def train(self, mode: bool = True) -> "TransformerBridger":
-        if mode:
-            self._folded_projections = None
-        return super().train(mode)
 
     @property
     def out_channels(self) -> int:

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .inference_form import InferenceForm
 from .layout import memory_format_of
 from .norm import instance_norm
 from .subpixel import (
@@ -13,7 +14,7 @@ from .subpixel import (
 )
 
 
-class DistinctiveGatedConv2d(nn.Module):
+class DistinctiveGatedConv2d(InferenceForm, nn.Module):
     """``act(norm(conv(x) * sigmoid(hole_conv(x*(1-m)) + valid_conv(x*m)))) + residual(x)``.
 
     ``m`` is the one-channel known mask (1 = known) at the input's size. The
@@ -67,17 +68,8 @@ class DistinctiveGatedConv2d(nn.Module):
             if self.conv2d.stride == (1, 1) and self.conv2d.dilation == (1, 1):
                 self.fused_phases = phase_kernels(self.fused_weight).contiguous(memory_format=layout)
 
-    def _unfuse(self) -> None:
+    def drop_inference_form(self) -> None:
         self.fused_weight = self.fused_bias = self.known_weight = self.fused_phases = None
-
-    def _load_from_state_dict(self, *args, **kwargs) -> None:
-        self._unfuse()
-        super()._load_from_state_dict(*args, **kwargs)
-
-    def train(self, mode: bool = True) -> "DistinctiveGatedConv2d":
-        if mode:
-            self._unfuse()
-        return super().train(mode)
 
     def forward(self, x: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
         if self.fused_weight is not None and not self.training:

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .inference_form import InferenceForm
 from .layout import memory_format_of
 from .norm import instance_norm
 from .subpixel import as_phases, interleaved, phase_kernels, upsample2x, upsampled_conv_phases
@@ -92,7 +93,7 @@ class PartMask:
         return (self.values * weights).sum(1, keepdim=True) / self.channels
 
 
-class StablePartialConv2d(nn.Conv2d):
+class StablePartialConv2d(InferenceForm, nn.Conv2d):
     """Partial convolution with PTG-Fill's smooth ("stable") mask update.
 
     ``forward(x, mask)`` takes features (B, C_in, H, W) and a :class:`PartMask`
@@ -121,14 +122,8 @@ class StablePartialConv2d(nn.Conv2d):
         self.upsampled_phases = phase_kernels(weight[:, :upsampled_channels]).contiguous(memory_format=layout)
         self.skip_weight = weight[:, upsampled_channels:].contiguous(memory_format=layout)
 
-    def _load_from_state_dict(self, *args, **kwargs) -> None:
+    def drop_inference_form(self) -> None:
         self.upsampled_phases = self.skip_weight = None
-        super()._load_from_state_dict(*args, **kwargs)
-
-    def train(self, mode: bool = True) -> StablePartialConv2d:
-        if mode:
-            self.upsampled_phases = self.skip_weight = None
-        return super().train(mode)
 
     def _window_sum(self, mask: PartMask) -> torch.Tensor:
         """Sum of the full-width mask over each output window, as (B, 1, H', W')."""

@@ -186,14 +186,15 @@ def test_inference_rewrites_match_the_straightforward_computation(attention: str
     assert (got - expected).abs().max().item() < 1e-4
 
 
-def test_fused_gated_convolutions_are_dropped_when_training_or_loading():
+def test_fused_and_phase_split_weights_are_dropped_when_training_or_loading():
     model = build_generator("lite", seed=14).prepare_for_inference(channels_last=True)
-    layer = model.gatedconv3
-    assert layer.fused_weight is not None
+    layer, decoder = model.gatedconv3, model.decoder2.conv0
+    assert layer.fused_weight is not None and decoder.upsampled_phases is not None
     model.load_state_dict(build_generator("lite", seed=15).state_dict())
-    assert layer.fused_weight is None
+    assert layer.fused_weight is None and decoder.upsampled_phases is None
     model.prepare_for_inference().train()
-    assert layer.fused_weight is None and "fused_weight" not in model.state_dict()
+    assert layer.fused_weight is None and decoder.upsampled_phases is None
+    assert "fused_weight" not in model.state_dict()
 
 
 def test_folded_weights_are_dropped_when_training_or_loading():
