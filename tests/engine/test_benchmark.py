@@ -40,6 +40,16 @@ def test_benchmark_reports_every_implementation_with_equal_outputs():
     assert fast.gflop_per_s == pytest.approx(fast.gflop / fast.median_s)
 
 
+@pytest.mark.parametrize("warmup,runs", [(0, 1 + 2), (1, 1 + 2), (3, 3 + 2)])
+def test_the_counted_run_is_the_first_warm_up(warmup: int, runs: int):
+    model = build_generator("lite", seed=0)
+    calls = []
+    model.register_forward_hook(lambda *args: calls.append(1))
+    benchmark_generator(model, "lite", 64, 1, torch.device("cpu"), warmup=warmup, repeats=2,
+                        compare=False, telea=False)
+    assert len(calls) == runs
+
+
 def test_implementations_are_timed_round_robin():
     calls = []
     measured = time_interleaved(
