@@ -19,7 +19,7 @@ def command(
     data_root: Annotated[Optional[Path], typer.Option("--data-root", help="Where the named datasets are (default: $PTGFILL_DATA_ROOT, else ~/.local/share/ptgfill/datasets).", show_default=False)] = None,
     size: Annotated[int, typer.Option("--size", min=32, help="Evaluation size (square).")] = 256,
     fit: Annotated[Optional[str], typer.Option("--fit", help="crop (shorter side to SIZE, centre crop) or resize (whole image to SIZE x SIZE). Default: the dataset's (resize for psv, crop otherwise).", show_default=False)] = None,
-    masks: Annotated[str, typer.Option("--masks", help="A mask folder (the NVIDIA test set, a make-masks set, or any masks), a make-masks kind drawn from --mask-seed (irregular, strokes, box, center, mix), or LaMa's thin, medium, thick (comma-separated) or lama.")] = "irregular",
+    masks: Annotated[str, typer.Option("--masks", help="A mask folder (the NVIDIA test set, a make-masks set, or any masks), a make-masks kind drawn from --mask-seed (irregular, strokes, box, center, object, mix), or LaMa's thin, medium, thick (comma-separated) or lama.")] = "irregular",
     mask_seed: Annotated[int, typer.Option("--mask-seed", min=0, help="Seed of generated masks.")] = 0,
     buckets: Annotated[Optional[str], typer.Option("--buckets", help="Hole-ratio buckets to report, e.g. '10-20,20-30,30-40,40-50' (default: the six of 1-60 %).", show_default=False)] = None,
     by_border: Annotated[bool, typer.Option("--by-border", help="NVIDIA masks: report each bucket's border-free (N) and border (B) halves apart.")] = False,

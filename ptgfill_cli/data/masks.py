@@ -13,7 +13,11 @@ Kinds of mask (``MASK_KINDS``):
   with circles;
 * ``box`` - one or a few random axis-aligned rectangles;
 * ``center`` - one centred rectangle shaped like the image, whose area gives the ratio;
-* ``mix`` - each mask drawn by one of the four above, picked by the mask's own RNG.
+* ``object`` - one filled, object-shaped hole as people draw around a thing to remove it:
+  a smooth random blob, or a silhouette (a standing figure, a four-legged animal, a
+  vehicle-like box with wheels), loosely outlined, sometimes cut by the frame's edge;
+* ``mix`` - each mask drawn by one of irregular, strokes, box and center, picked by the
+  mask's own RNG (``object`` is not in the mix, so mix sets keep their bytes).
 
 Every mask is drawn for a hole-ratio bucket ``[lo, hi)``: a target ratio is drawn inside
 the bucket, parts are added until the target is reached, and a part that overshoots the
@@ -52,7 +56,7 @@ from ..atomic import write_bytes_atomically
 from ..errors import PTGFillError
 
 HOLE = 255
-MASK_KINDS: tuple[str, ...] = ("irregular", "strokes", "box", "center", "mix")
+MASK_KINDS: tuple[str, ...] = ("irregular", "strokes", "box", "center", "object", "mix")
 BASE_KINDS: tuple[str, ...] = ("irregular", "strokes", "box", "center")
 DEFAULT_BUCKETS: tuple[tuple[float, float], ...] = (
     (0.01, 0.1),
@@ -369,6 +373,8 @@ def generate_mask(
     inner = (height - 2 * border, width - 2 * border)
     if kind == "center":
         holes = _centred_box(inner, first, stop, rng)
+    elif kind == "object":
+        holes = _object_hole(inner, first, stop, rng)
     else:
         holes = _grow_to_count(_PART_DRAWERS[kind], inner, min(height, width) / 512, first, stop, rng)
     mask = np.zeros((height, width), np.uint8)
@@ -441,6 +447,138 @@ def _centred_box(shape: tuple[int, int], first: int, stop: int, rng: np.random.G
                 holes[top:top + box_height, left:left + box_width] = HOLE
                 return holes
     raise MaskGenerationError(f"no centred box in {max_height}x{max_width} has {first}-{stop - 1} pixels")
+
+
+# An object shape is a list of primitives in a unit frame (x right, y down, about [-1, 1]),
+# drawn at a scale and position found for the target area.
+_Primitive = tuple  # ("poly", points) | ("ellipse", cx, cy, ax, ay, angle) | ("line", x0, y0, x1, y1, width)
+
+
+def _blob_shape(rng: np.random.Generator) -> list[_Primitive]:
+    """A smooth star-shaped outline: a circle whose radius varies with a few low harmonics."""
+    angles = np.linspace(0, 2 * math.pi, 72, endpoint=False)
+    radius = np.ones_like(angles)
+    for harmonic in range(2, 6):
+        radius += rng.uniform(0, 0.45 / harmonic) * np.cos(harmonic * angles + rng.uniform(0, 2 * math.pi))
+    radius = np.clip(radius, 0.35, None)
+    stretch = math.exp(rng.uniform(-0.6, 0.6))
+    points = np.stack([radius * np.cos(angles) * stretch, radius * np.sin(angles) / stretch], axis=1)
+    return [("poly", points)]
+
+
+def _figure_shape(rng: np.random.Generator) -> list[_Primitive]:
+    """A standing person: head, torso, arms and legs, in a loose pose."""
+    head = rng.uniform(0.13, 0.18)
+    torso_w, torso_h = rng.uniform(0.18, 0.28), rng.uniform(0.32, 0.42)
+    limb = rng.uniform(0.09, 0.14)
+    shape: list[_Primitive] = [
+        ("ellipse", 0.0, -0.75, head, head * 1.15, 0.0),
+        ("ellipse", 0.0, -0.25, torso_w, torso_h, rng.uniform(-8, 8)),
+    ]
+    for side in (-1, 1):
+        reach = rng.uniform(-0.3, 0.5)
+        shape.append(("line", side * torso_w * 0.8, -0.5, side * (torso_w + 0.2 + 0.15 * reach), 0.05 - 0.4 * reach, limb))
+        shape.append(("line", side * torso_w * 0.5, 0.05, side * rng.uniform(0.08, 0.35), 0.95, limb * 1.2))
+    return shape
+
+
+def _animal_shape(rng: np.random.Generator) -> list[_Primitive]:
+    """A four-legged animal in profile: body, neck and head, legs, a tail."""
+    body_w, body_h = rng.uniform(0.5, 0.7), rng.uniform(0.2, 0.3)
+    leg = rng.uniform(0.06, 0.1)
+    facing = rng.choice((-1, 1))
+    head_x, head_y = facing * (body_w + 0.15), -body_h - rng.uniform(0.05, 0.35)
+    shape: list[_Primitive] = [
+        ("ellipse", 0.0, 0.0, body_w, body_h, 0.0),
+        ("line", facing * body_w * 0.8, -body_h * 0.3, head_x, head_y, leg * 1.8),
+        ("ellipse", head_x + facing * 0.05, head_y, rng.uniform(0.1, 0.17), rng.uniform(0.07, 0.11), facing * 20.0),
+        ("line", -facing * body_w * 0.95, -body_h * 0.2, -facing * (body_w + 0.2), rng.uniform(-0.1, 0.3), leg * 0.7),
+    ]
+    for x in (-0.7, -0.5, 0.5, 0.7):
+        foot = x * body_w + rng.uniform(-0.08, 0.08)
+        shape.append(("line", x * body_w, body_h * 0.5, foot, body_h + rng.uniform(0.35, 0.6), leg))
+    return shape
+
+
+def _vehicle_shape(rng: np.random.Generator) -> list[_Primitive]:
+    """A car-like body (a lower box, a cabin, two wheels)."""
+    length, height = 1.0, rng.uniform(0.22, 0.32)
+    cabin_l, cabin_h = rng.uniform(0.4, 0.6), rng.uniform(0.15, 0.25)
+    cabin_x = rng.uniform(-0.2, 0.2)
+    box = np.array([[-length, -height / 2], [length, -height / 2], [length, height / 2], [-length, height / 2]])
+    cabin = np.array([
+        [cabin_x - cabin_l, -height / 2], [cabin_x - cabin_l * 0.7, -height / 2 - cabin_h],
+        [cabin_x + cabin_l * 0.7, -height / 2 - cabin_h], [cabin_x + cabin_l, -height / 2],
+    ])
+    wheel = rng.uniform(0.14, 0.2)
+    return [("poly", box), ("poly", cabin),
+            ("ellipse", -0.6, height / 2, wheel, wheel, 0.0), ("ellipse", 0.6, height / 2, wheel, wheel, 0.0)]
+
+
+_OBJECT_SHAPES = (_blob_shape, _figure_shape, _animal_shape, _vehicle_shape)
+_OBJECT_WEIGHTS = (0.4, 0.25, 0.2, 0.15)
+
+
+def _draw_shape(
+    shape: list[_Primitive], canvas: np.ndarray, centre: tuple[float, float], scale: float,
+    rotation: float, mirror: bool, outline: int,
+) -> None:
+    """Draw the primitives scaled, rotated and moved, then dilate by ``outline`` px (a loose hand-drawn margin)."""
+    cos_r, sin_r = math.cos(rotation), math.sin(rotation)
+    flip = -1.0 if mirror else 1.0
+    shift = 4  # cv2's sub-pixel drawing: coordinates in 1/16 px
+
+    def place(x: float, y: float) -> tuple[int, int]:
+        x = flip * x
+        px = centre[0] + scale * (x * cos_r - y * sin_r)
+        py = centre[1] + scale * (x * sin_r + y * cos_r)
+        return round(px * (1 << shift)), round(py * (1 << shift))
+
+    for primitive in shape:
+        if primitive[0] == "poly":
+            points = np.array([place(x, y) for x, y in primitive[1]], np.int32)
+            cv2.fillPoly(canvas, [points], HOLE, cv2.LINE_8, shift)
+        elif primitive[0] == "ellipse":
+            _, cx, cy, ax, ay, angle = primitive
+            axes = (max(1, round(scale * ax * (1 << shift))), max(1, round(scale * ay * (1 << shift))))
+            degrees = flip * angle + math.degrees(rotation)
+            cv2.ellipse(canvas, place(cx, cy), axes, degrees, 0, 360, HOLE, -1, cv2.LINE_8, shift)
+        else:
+            _, x0, y0, x1, y1, width = primitive
+            cv2.line(canvas, place(x0, y0), place(x1, y1), HOLE, max(1, round(scale * width * 2)), cv2.LINE_8, shift)
+    if outline > 0:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * outline + 1, 2 * outline + 1))
+        cv2.dilate(canvas, kernel, dst=canvas)
+
+
+def _object_hole(shape: tuple[int, int], first: int, stop: int, rng: np.random.Generator) -> np.ndarray:
+    """One object-shaped hole of ``[first, stop)`` pixels: a shape drawn, then rescaled to the target area."""
+    height, width = shape
+    for _ in range(_MAX_RESTARTS):
+        target = int(rng.integers(max(first, 1), stop))
+        outline_share = rng.uniform(0.0, 0.06)
+        drawer = _OBJECT_SHAPES[rng.choice(len(_OBJECT_SHAPES), p=_OBJECT_WEIGHTS)]
+        primitives = drawer(rng)
+        rotation = math.radians(rng.normal(0, 8 if drawer is not _blob_shape else 60))
+        mirror = bool(rng.random() < 0.5)
+        # Objects sit anywhere, and sometimes stand on (or are cut by) the bottom or a side.
+        cx = rng.uniform(0.15, 0.85) * width
+        cy = rng.uniform(0.2, 0.8) * height if rng.random() < 0.8 else rng.uniform(0.7, 0.95) * height
+        scale = math.sqrt(target) / 2
+        for _ in range(8):
+            canvas = np.zeros(shape, np.uint8)
+            outline = round(outline_share * scale)
+            _draw_shape(primitives, canvas, (cx, cy), scale, rotation, mirror, outline)
+            count = np.count_nonzero(canvas)
+            if first <= count < stop:
+                return canvas
+            if count == 0:
+                break
+            scale *= math.sqrt(target / count)
+    raise MaskGenerationError(
+        f"could not draw an object of {first}-{stop - 1} hole pixels inside a {height}x{width} area "
+        f"in {_MAX_RESTARTS} tries; try a wider bucket or a larger size"
+    )
 
 
 # ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from ptgfill_cli.data import masks
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 NVIDIA_MASKS = SHARED / "data" / "masks" / "pconv-irregular"
-DRAWN_KINDS = ("irregular", "strokes", "box", "center", "mix")
+DRAWN_KINDS = ("irregular", "strokes", "box", "center", "object", "mix")
 
 
 def _border_is_free(mask: np.ndarray, border: int) -> bool:
@@ -283,3 +283,22 @@ def test_default_buckets_and_hole_ratio_match_the_nvidia_protocol() -> None:
             assert lo <= masks.hole_ratio(mask) < hi
             if offset < 1000:
                 assert _border_is_free(mask, masks.auto_border(512, 512))
+
+
+def test_object_holes_are_one_solid_shape_each() -> None:
+    """Object holes are filled shapes (few boundary pixels, no gaps), nearly all one piece."""
+    for index in range(30):
+        lo = (0.05, 0.15, 0.3)[index % 3]
+        mask = masks.generate_mask("object", 256, 256, (lo, lo + 0.1), np.random.default_rng(index))
+        count, labels = cv2.connectedComponents((mask == masks.HOLE).astype(np.uint8))
+        sizes = np.bincount(labels.ravel())[1:]
+        assert sizes.max() >= 0.9 * sizes.sum(), index
+        assert _edge_fraction(mask) < 0.12, index
+        filled = mask.copy()
+        contours, _ = cv2.findContours((mask > 0).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        cv2.drawContours(filled, contours, -1, masks.HOLE, -1)
+        assert np.count_nonzero(filled) <= 1.02 * np.count_nonzero(mask), index  # no holes inside the hole
+
+
+def test_object_kind_is_not_in_the_mix_so_mix_sets_keep_their_bytes() -> None:
+    assert "object" in masks.MASK_KINDS and "object" not in masks.BASE_KINDS
