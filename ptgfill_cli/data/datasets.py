@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +65,35 @@ def random_crop(image: np.ndarray, size: int, rng: np.random.Generator) -> np.nd
     top = int(rng.integers(0, h - size + 1))
     left = int(rng.integers(0, w - size + 1))
     return image[top : top + size, left : left + size]
+
+
+# A random resized crop is never enlarged more than this: upscaled crops teach blur.
+MAX_CROP_UPSCALE = 1.25
+
+
+def random_resized_crop(
+    image: np.ndarray, size: int, scale: tuple[float, float], rng: np.random.Generator,
+) -> np.ndarray:
+    """A ``size`` x ``size`` crop of a random part of the photo, resized.
+
+    The part covers a fraction of the photo's area drawn log-uniformly from ``scale`` (so
+    both native-resolution patches and whole downscaled photos are common), with an aspect
+    ratio in [3/4, 4/3]; its sides are clipped to the photo and kept at least
+    ``size / MAX_CROP_UPSCALE``, so a small photo is shown whole rather than blown up.
+    """
+    import cv2
+
+    h, w = image.shape[:2]
+    area = h * w * math.exp(rng.uniform(math.log(scale[0]), math.log(scale[1])))
+    aspect = math.exp(rng.uniform(math.log(3 / 4), math.log(4 / 3)))
+    smallest = math.ceil(size / MAX_CROP_UPSCALE)
+    crop_h = min(h, max(smallest, round(math.sqrt(area * aspect))))
+    crop_w = min(w, max(smallest, round(math.sqrt(area / aspect))))
+    top = int(rng.integers(0, h - crop_h + 1))
+    left = int(rng.integers(0, w - crop_w + 1))
+    crop = image[top : top + crop_h, left : left + crop_w]
+    interpolation = cv2.INTER_AREA if crop_h * crop_w > size * size else cv2.INTER_CUBIC
+    return cv2.resize(crop, (size, size), interpolation=interpolation)
 
 
 def center_crop(image: np.ndarray, size: int) -> np.ndarray:
