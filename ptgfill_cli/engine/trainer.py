@@ -43,6 +43,7 @@ from .train_data import InpaintingSamples, StepBatchSampler
 log = logging.getLogger(__name__)
 MODES = ("generator", "discriminator", "joint", "finetune")
 PRECISIONS = tuple(AUTOCAST_DTYPES)
+PERCEPTUAL_NETWORKS = ("vgg", "mobilenet", "none")
 
 
 @dataclass
@@ -61,7 +62,9 @@ class TrainConfig:
     lr_d: float = 2e-4
     weight_decay: float = 0.01
     losses: LossWeights = field(default_factory=LossWeights)
-    perceptual: str = "vgg"  # or "none"
+    perceptual: str = "vgg"  # PERCEPTUAL_NETWORKS
+    crop_scale: tuple[float, float] | None = None  # random resized crops: fraction of the photo's area
+    time_limit: float | None = None  # seconds of wall-clock time for this process, then stop cleanly
     ema_decay: float = 0.999
     precision: str = "fp32"
     channels_last: bool = False
@@ -79,8 +82,14 @@ class TrainConfig:
             raise PTGFillError(f"--mode must be one of {', '.join(MODES)}, not {self.mode!r}")
         if self.precision not in PRECISIONS:
             raise PTGFillError(f"--precision must be one of {', '.join(PRECISIONS)}")
-        if self.perceptual not in ("vgg", "none"):
-            raise PTGFillError("--perceptual must be 'vgg' or 'none'")
+        if self.perceptual not in PERCEPTUAL_NETWORKS:
+            raise PTGFillError(f"--perceptual must be one of {', '.join(PERCEPTUAL_NETWORKS)}, not {self.perceptual!r}")
+        if self.crop_scale is not None:
+            self.crop_scale = tuple(float(x) for x in self.crop_scale)
+            if len(self.crop_scale) != 2 or not 0 < self.crop_scale[0] <= self.crop_scale[1] <= 1:
+                raise PTGFillError(f"--crop-scale must be LO,HI with 0 < LO <= HI <= 1, not {self.crop_scale}")
+        if self.time_limit is not None and not (math.isfinite(self.time_limit) and self.time_limit > 0):
+            raise PTGFillError(f"--time-limit must be a positive duration, not {self.time_limit}")
         if self.size % 32:
             raise PTGFillError(f"--size must be a multiple of 32, not {self.size}")
         if self.steps < 1 or self.batch_size < 1:
@@ -129,6 +138,7 @@ class TrainResult:
     images_seen: int
     seconds: float
     skipped_images: int
+    stopped_by_time_limit: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self).items()}
@@ -145,16 +155,19 @@ class Trainer:
         feature_extractor: torch.nn.Module | None = None,
         init_generator: dict[str, torch.Tensor] | None = None,
         on_step: Callable[[dict[str, float]], None] | None = None,
+        clock_start: float | None = None,
     ) -> None:
         if len(train_samples) == 0:
             raise PTGFillError("the training set is empty")
-        if config.perceptual == "vgg" and feature_extractor is None:
-            raise PTGFillError("perceptual loss asked for but no VGG16 feature extractor was given")
+        if config.perceptual != "none" and feature_extractor is None:
+            raise PTGFillError(f"perceptual loss ({config.perceptual}) asked for but no feature extractor was given")
         self.config = config
         self.train_samples = train_samples
         self.val_samples = val_samples
         self.features = feature_extractor
         self.on_step = on_step
+        # The time limit counts from here (time.monotonic()), or from when the caller started.
+        self.clock_start = time.monotonic() if clock_start is None else clock_start
         self.dist = DistributedContext.from_environment()
         if self.dist.world_size > 1 and not dist.is_initialized():
             backend = "nccl" if config.device != "cpu" and torch.cuda.is_available() else "gloo"
@@ -200,6 +213,7 @@ class Trainer:
             "val_images": len(val_samples) if val_samples is not None else 0,
         }
         self._tensorboard: Any = None
+        self._finish_seconds = 20.0  # what a checkpoint, validation and export take; measured as they run
 
     # -- checkpoints ---------------------------------------------------------------------
 
@@ -386,7 +400,7 @@ class Trainer:
     def _loader(self) -> DataLoader:
         sampler = StepBatchSampler(
             len(self.train_samples), self.config.batch_size, self.step, self.config.steps,
-            self.config.seed, self.dist.rank, self.dist.world_size,
+            self.config.seed, self.dist.rank, self.dist.world_size, sources=self.train_samples.mix,
         )
         return DataLoader(
             self.train_samples, batch_sampler=sampler, num_workers=self.config.num_workers,
@@ -408,6 +422,8 @@ class Trainer:
         rng_state = torch.get_rng_state()
         batches = iter(self._loader())
         torch.set_rng_state(rng_state)
+        stopped_by_time_limit = False
+        step_started = time.perf_counter()
         for image, hole, ok in batches:
             keep = ok.bool()
             self.skipped_images += int((~keep).sum())
@@ -437,16 +453,33 @@ class Trainer:
                 self.write_samples(gt, known)
             if config.val_every and (self.step % config.val_every == 0 or self.step == config.steps):
                 if self.dist.is_main:
+                    finish_started = time.perf_counter()
                     self.validation = self.validate()
+                    self._finish_seconds = max(self._finish_seconds, 2 * (time.perf_counter() - finish_started) + 15)
                     if self.validation:
                         self._log({"step": self.step, "images_seen": self.images_seen, **self.validation})
                         if self.validation["val_psnr"] > self.best_psnr:
                             self.best_psnr = self.validation["val_psnr"]
                             self.export(self.out_dir / "best.safetensors")
             if self.step % config.checkpoint_every == 0 or self.step == config.steps:
+                finish_started = time.perf_counter()
                 last_checkpoint = self.save_checkpoint() or last_checkpoint
+                self._finish_seconds = max(self._finish_seconds, 3 * (time.perf_counter() - finish_started) + 15)
             if self.on_step is not None:
                 self.on_step({**record, "step": self.step})
+            step_seconds, step_started = time.perf_counter() - step_started, time.perf_counter()
+            if self.step < config.steps and self._out_of_time(step_seconds):
+                stopped_by_time_limit = True
+                break
+        if stopped_by_time_limit:
+            self._log({"step": self.step, "images_seen": self.images_seen, "stopped": "time limit",
+                       "seconds": self.train_seconds})
+            if self.dist.is_main and config.val_every:
+                self.validation = self.validate()
+                if self.validation:
+                    self._log({"step": self.step, "images_seen": self.images_seen, **self.validation})
+            if self.step % config.checkpoint_every:
+                last_checkpoint = self.save_checkpoint() or last_checkpoint
         if self.dist.is_main:
             self.export(self.out_dir / "last.safetensors")
             from .training_curves import write_training_curves
@@ -456,7 +489,21 @@ class Trainer:
             out_dir=self.out_dir, step=self.step, last_checkpoint=last_checkpoint,
             validation=self.validation, images_seen=self.images_seen,
             seconds=self.train_seconds, skipped_images=self.skipped_images,
+            stopped_by_time_limit=stopped_by_time_limit,
         )
+
+    def _out_of_time(self, step_seconds: float) -> bool:
+        """Whether another step would leave too little of the time limit to checkpoint,
+        validate and export. Under DDP, rank 0 decides for all."""
+        if self.config.time_limit is None:
+            return False
+        elapsed = time.monotonic() - self.clock_start
+        stop = elapsed + 2 * step_seconds + self._finish_seconds >= self.config.time_limit
+        if self.dist.world_size > 1:
+            flag = torch.tensor([float(stop)], device=self.device if self.device.type == "cuda" else "cpu")
+            dist.broadcast(flag, src=0)
+            stop = bool(flag.item())
+        return stop
 
     def model_card(self) -> dict[str, Any]:
         return {

@@ -180,3 +180,49 @@ def test_torchrun_runs_the_train_command_on_two_cpu_processes(tmp_path):
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step_00000002.pt"]
     card = json.loads((out / "last.json").read_text())["card"]
     assert card["data"]["train_images"] == len(list_images(EXAMPLES))
+
+
+def test_time_limit_stops_cleanly_and_resume_continues(tmp_path):
+    from ptgfill_cli.hub.resolve import load_model
+
+    config = _config(tmp_path, steps=6, checkpoint_every=100, time_limit=0.001)
+    result = Trainer(config, _samples()).fit()
+    assert result.stopped_by_time_limit and result.step == 1  # one step, then out of time
+    assert result.last_checkpoint == tmp_path / "checkpoints" / "step_00000001.pt"
+    assert load_model(str(tmp_path / "last.safetensors")).card["trained_steps"] == 1
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert {"step": 1, "stopped": "time limit"}.items() <= log[-1].items()
+
+    resumed = Trainer(_config(tmp_path, steps=6, checkpoint_every=100), _samples())
+    resumed.resume("auto")
+    assert resumed.step == 1
+    finished = resumed.fit()
+    assert finished.step == 6 and not finished.stopped_by_time_limit
+    straight = Trainer(_config(tmp_path / "straight", steps=6, checkpoint_every=100), _samples())
+    straight.fit()
+    _assert_same_state(resumed.generator.state_dict(), straight.generator.state_dict())
+
+
+def test_a_generous_time_limit_changes_nothing(tmp_path):
+    result = Trainer(_config(tmp_path, steps=2, time_limit=3600), _samples()).fit()
+    assert result.step == 2 and not result.stopped_by_time_limit
+
+
+def test_mobilenet_perceptual_and_style_losses_train(tmp_path):
+    from ptgfill_cli.models.mobilenet import load_mobilenet_features
+
+    trainer = Trainer(_config(tmp_path, steps=1, perceptual="mobilenet", mode="generator"), _samples(),
+                      feature_extractor=load_mobilenet_features())
+    record = trainer.train_step(*_batch())
+    assert record["perceptual"] > 0 and record["style"] > 0
+    with pytest.raises(PTGFillError, match="mobilenet"):
+        Trainer(_config(tmp_path, perceptual="mobilenet"), _samples())
+    with pytest.raises(PTGFillError, match="--perceptual"):
+        _config(tmp_path, perceptual="alexnet")
+
+
+def _batch() -> tuple[torch.Tensor, torch.Tensor]:
+    samples = _samples()
+    items = [samples[(i, i)] for i in range(2)]
+    gt = torch.stack([item[0] for item in items])
+    return gt, 1 - torch.stack([item[1] for item in items])

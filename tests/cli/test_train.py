@@ -1,0 +1,50 @@
+"""`ptgfill train` from the command line: several weighted sources, crops, time limit, errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+from tests.conftest import EXAMPLES, REPO_ROOT
+
+
+def _train(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ptgfill_cli", "train", *args], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=600, env=None)
+
+
+def test_two_weighted_sources_with_resized_crops_train_and_are_recorded(tmp_path):
+    second = tmp_path / "more"
+    second.mkdir()
+    for photo in sorted(EXAMPLES.glob("*.jpg")):
+        shutil.copy(photo, second / f"copy_{photo.name}")
+    out = tmp_path / "run"
+    finished = _train(str(EXAMPLES), str(second), "--source-weights", "1,3", "--crop-scale", "0.1,1",
+                      "--test-fraction", "0.2", "--val-fraction", "0.2", "--out", str(out), "--size", "64",
+                      "--batch-size", "2", "--steps", "2", "--mode", "generator", "--perceptual", "none",
+                      "--workers", "0", "--device", "cpu", "--time-limit", "10m", "--json")
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    assert json.loads(finished.stdout.strip().splitlines()[-1])["step"] == 2
+    card = json.loads((out / "last.json").read_text())["card"]
+    sources = card["data"]["sources"]
+    assert [s["source"] for s in sources] == [str(EXAMPLES), str(second)]
+    assert [s["share"] for s in sources] == [0.25, 0.75]
+    assert "first 20%" in card["data"]["test"]
+    assert card["train_config"]["crop_scale"] == [0.1, 1.0] and card["train_config"]["time_limit"] == 600
+
+
+def test_bad_mix_and_duration_options_are_one_line_errors(tmp_path):
+    base = ["--out", str(tmp_path / "run"), "--perceptual", "none", "--device", "cpu"]
+    for args, message in [
+        ([str(EXAMPLES), str(EXAMPLES), "--source-weights", "1"], "1 source weights given for 2 DATA sources"),
+        ([str(EXAMPLES), "--source-weights", "1,x"], "--source-weights must be comma-separated numbers"),
+        ([str(EXAMPLES), "--source-weights", "0"], "--source-weights"),
+        ([str(EXAMPLES), "--time-limit", "2x"], "duration '2x'"),
+        ([str(EXAMPLES), "--crop-scale", "0,1"], "--crop-scale"),
+    ]:
+        finished = _train(*args, *base)
+        assert finished.returncode == 2, (args, finished.stderr[-1000:])
+        assert message in finished.stderr and "Traceback" not in finished.stderr, (args, finished.stderr[-1000:])
+        assert len(finished.stderr.strip().splitlines()) == 1, finished.stderr
