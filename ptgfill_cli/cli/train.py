@@ -32,8 +32,8 @@ def command(
     lr_d: float = typer.Option(2e-4, help="Discriminator learning rate (AdamW)."),
     w_valid: float = typer.Option(1.0, help="Weight of the known-region L1."),
     w_hole: float = typer.Option(6.0, help="Weight of the hole-region L1."),
-    w_perceptual: float = typer.Option(0.05, help="Weight of the VGG16 perceptual loss."),
-    w_style: float = typer.Option(120.0, help="Weight of the VGG16 style loss."),
+    w_perceptual: Optional[float] = typer.Option(None, help="Weight of the perceptual loss (default: 0.05 for vgg, the published weight; 0.004 for mobilenet)."),
+    w_style: Optional[float] = typer.Option(None, help="Weight of the style loss (default: 120 for vgg, the published weight; 0.15 for mobilenet)."),
     w_tv: float = typer.Option(0.05, help="Weight of the total-variation loss."),
     w_coarse: float = typer.Option(1.0, help="Weight of the coarse-output loss."),
     w_adversarial: float = typer.Option(0.1, help="Weight of the generator's hinge adversarial term."),
@@ -62,7 +62,7 @@ def command(
     from ..engine.train_setup import run_training
     from ..engine.trainer import TrainConfig
     from ..errors import PTGFillError
-    from ..losses import LossWeights
+    from ..losses import PERCEPTUAL_WEIGHTS, LossWeights
 
     try:
         weights = _numbers(source_weights, "--source-weights") if source_weights else None
@@ -70,10 +70,12 @@ def command(
         limit = parse_duration(time_limit) if time_limit else None
     except ValueError as error:
         raise PTGFillError(str(error)) from None
+    default_perceptual, default_style = PERCEPTUAL_WEIGHTS.get(perceptual, PERCEPTUAL_WEIGHTS["vgg"])
     config = TrainConfig(
         out_dir=str(out), preset=preset, attention=attention, size=size, load_size=load_size,
         batch_size=batch_size, steps=steps, mode=mode, lr_g=lr_g, lr_d=lr_d,
-        losses=LossWeights(w_valid, w_hole, w_perceptual, w_style, w_tv, w_coarse, w_adversarial),
+        losses=LossWeights(w_valid, w_hole, w_perceptual if w_perceptual is not None else default_perceptual,
+                           w_style if w_style is not None else default_style, w_tv, w_coarse, w_adversarial),
         perceptual=perceptual, ema_decay=ema_decay, precision=precision,
         channels_last=channels_last, seed=seed, num_workers=workers, log_every=log_every,
         sample_every=sample_every, val_every=val_every, checkpoint_every=checkpoint_every,

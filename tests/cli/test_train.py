@@ -1,4 +1,4 @@
-"""`ptgfill train` from the command line: several weighted sources, crops, time limit, errors."""
+"""`ptgfill train` from the command line: several weighted sources, crops, time limit, MobileNet loss, errors."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def test_two_weighted_sources_with_resized_crops_train_and_are_recorded(tmp_path
     out = tmp_path / "run"
     finished = _train(str(EXAMPLES), str(second), "--source-weights", "1,3", "--crop-scale", "0.1,1",
                       "--test-fraction", "0.2", "--val-fraction", "0.2", "--out", str(out), "--size", "64",
-                      "--batch-size", "2", "--steps", "2", "--mode", "generator", "--perceptual", "none",
+                      "--batch-size", "2", "--steps", "2", "--mode", "generator", "--perceptual", "mobilenet",
                       "--workers", "0", "--device", "cpu", "--time-limit", "10m", "--json")
     assert finished.returncode == 0, finished.stderr[-2000:]
     assert json.loads(finished.stdout.strip().splitlines()[-1])["step"] == 2
@@ -33,6 +33,9 @@ def test_two_weighted_sources_with_resized_crops_train_and_are_recorded(tmp_path
     assert [s["share"] for s in sources] == [0.25, 0.75]
     assert "first 20%" in card["data"]["test"]
     assert card["train_config"]["crop_scale"] == [0.1, 1.0] and card["train_config"]["time_limit"] == 600
+    # MobileNet's own default loss weights, not VGG16's.
+    assert card["train_config"]["losses"]["perceptual"] == 0.004
+    assert card["train_config"]["losses"]["style"] == 0.15
 
 
 def test_bad_mix_and_duration_options_are_one_line_errors(tmp_path):
