@@ -3,7 +3,9 @@
 # (the first 5 % of each by file-name hash: never trained or validated on), beside OpenCV Telea
 # and Navier-Stokes and the face model, NVIDIA irregular masks of every bucket at 256x256; then
 # object removal on the scene test images with object-shaped masks (make-masks kind 'object').
-# Needs ../shared beside the checkout.
+# Needs ../shared beside the checkout. Results resume per method and case (ptgfill evaluate's
+# store), so the baselines can run first with MODEL "none" and a model be added later; give a
+# changed model a new name or a fresh OUT, or its earlier results are reused.
 # Usage: benchmarks/evaluate_general.sh MODEL [OUT] [FACES_LIMIT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +34,7 @@ by_source = [[p for p in scenes if f"/{folder}/" in str(p)] for name, folder in 
 mixed = [group[i] for i in range(max(map(len, by_source))) for group in by_source if i < len(group)]
 (out / "test-scenes-objects.txt").write_text("".join(f"{p.resolve()}\n" for p in mixed[:80]))
 PY
-common=(--size 256 --metrics psnr,ssim,l1,hole-psnr --overwrite --quiet)
+common=(--size 256 --metrics psnr,ssim,l1,hole-psnr --quiet)
 for source in intel imagenet-sample bsds500 camvid; do
   ptgfill evaluate --dataset "$out/test-$source.txt" --masks "$masks" --model "$model" \
       --compare opencv-telea,opencv-ns,ptgfill-lite-faces --grid-cases 2 -o "$out/$source" "${common[@]}"

@@ -30,6 +30,7 @@ def command(
     mode: str = typer.Option("joint", help="generator, discriminator, joint or finetune."),
     lr_g: float = typer.Option(2e-4, help="Generator learning rate (AdamW)."),
     lr_d: float = typer.Option(2e-4, help="Discriminator learning rate (AdamW)."),
+    lr_warmup: int = typer.Option(0, help="Steps of linear learning-rate warm-up (e.g. 200 when continuing from --init weights)."),
     w_valid: float = typer.Option(1.0, help="Weight of the known-region L1."),
     w_hole: float = typer.Option(6.0, help="Weight of the hole-region L1."),
     w_perceptual: Optional[float] = typer.Option(None, help="Weight of the perceptual loss (default: 0.05 for vgg, the published weight; 0.004 for mobilenet)."),
@@ -73,7 +74,7 @@ def command(
     default_perceptual, default_style = PERCEPTUAL_WEIGHTS.get(perceptual, PERCEPTUAL_WEIGHTS["vgg"])
     config = TrainConfig(
         out_dir=str(out), preset=preset, attention=attention, size=size, load_size=load_size,
-        batch_size=batch_size, steps=steps, mode=mode, lr_g=lr_g, lr_d=lr_d,
+        batch_size=batch_size, steps=steps, mode=mode, lr_g=lr_g, lr_d=lr_d, lr_warmup=lr_warmup,
         losses=LossWeights(w_valid, w_hole, w_perceptual if w_perceptual is not None else default_perceptual,
                            w_style if w_style is not None else default_style, w_tv, w_coarse, w_adversarial),
         perceptual=perceptual, ema_decay=ema_decay, precision=precision,

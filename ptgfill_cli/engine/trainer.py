@@ -60,6 +60,7 @@ class TrainConfig:
     mode: str = "joint"
     lr_g: float = 2e-4
     lr_d: float = 2e-4
+    lr_warmup: int = 0  # steps of linear learning-rate warm-up from the first step of this run's optimiser
     weight_decay: float = 0.01
     losses: LossWeights = field(default_factory=LossWeights)
     perceptual: str = "vgg"  # PERCEPTUAL_NETWORKS
@@ -94,6 +95,8 @@ class TrainConfig:
             raise PTGFillError(f"--size must be a multiple of 32, not {self.size}")
         if self.steps < 1 or self.batch_size < 1:
             raise PTGFillError("--steps and --batch-size must be positive")
+        if self.lr_warmup < 0:
+            raise PTGFillError(f"--lr-warmup must be 0 or more steps, not {self.lr_warmup}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -313,8 +316,17 @@ class Trainer:
             parts["adversarial"] = adversarial
         return total, parts, comp
 
+    def _set_learning_rates(self) -> None:
+        """Linear warm-up over ``lr_warmup`` steps (a fresh optimiser on ``--init`` weights
+        would otherwise take full-size steps from noisy first moments)."""
+        scale = min(1.0, (self.step + 1) / self.config.lr_warmup) if self.config.lr_warmup else 1.0
+        for optimiser, rate in ((self.opt_g, self.config.lr_g), (self.opt_d, self.config.lr_d)):
+            for group in optimiser.param_groups:
+                group["lr"] = rate * scale
+
     def train_step(self, gt: torch.Tensor, known: torch.Tensor) -> dict[str, float]:
         mode = self.config.mode
+        self._set_learning_rates()
         self.generator.train(mode != "discriminator")
         record: dict[str, float] = {}
         with self._autocast():

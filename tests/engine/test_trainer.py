@@ -226,3 +226,16 @@ def _batch() -> tuple[torch.Tensor, torch.Tensor]:
     items = [samples[(i, i)] for i in range(2)]
     gt = torch.stack([item[0] for item in items])
     return gt, 1 - torch.stack([item[1] for item in items])
+
+
+def test_learning_rate_warms_up_linearly_by_step(tmp_path):
+    trainer = Trainer(_config(tmp_path, steps=3, lr_warmup=4, mode="generator"), _samples())
+    gt, known = _batch()
+    rates = []
+    for _ in range(3):
+        trainer.train_step(gt, known)
+        rates.append(trainer.opt_g.param_groups[0]["lr"])
+        trainer.step += 1
+    assert rates == pytest.approx([0.25 * 2e-4, 0.5 * 2e-4, 0.75 * 2e-4])
+    with pytest.raises(PTGFillError, match="--lr-warmup"):
+        _config(tmp_path, lr_warmup=-1)
