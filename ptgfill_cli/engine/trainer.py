@@ -492,6 +492,10 @@ class Trainer:
                     self._log({"step": self.step, "images_seen": self.images_seen, **self.validation})
             if self.step % config.checkpoint_every:
                 last_checkpoint = self.save_checkpoint() or last_checkpoint
+        if self.images_seen == 0:
+            raise PTGFillError(
+                f"no training image could be read ({self.skipped_images} skipped as unreadable); nothing was exported"
+            )
         if self.dist.is_main:
             self.export(self.out_dir / "last.safetensors")
             from .training_curves import write_training_curves

@@ -239,3 +239,14 @@ def test_learning_rate_warms_up_linearly_by_step(tmp_path):
     assert rates == pytest.approx([0.25 * 2e-4, 0.5 * 2e-4, 0.75 * 2e-4])
     with pytest.raises(PTGFillError, match="--lr-warmup"):
         _config(tmp_path, lr_warmup=-1)
+
+
+def test_a_run_that_reads_no_image_exports_nothing(tmp_path):
+    broken = tmp_path / "data"
+    broken.mkdir()
+    for name in ("a.jpg", "b.png"):
+        (broken / name).write_bytes(b"not an image")
+    samples = InpaintingSamples(sorted(broken.iterdir()), 64, GeneratedMasks(), load_size=96)
+    with pytest.raises(PTGFillError, match="no training image could be read"):
+        Trainer(_config(tmp_path / "run", steps=2, mode="generator"), samples).fit()
+    assert not (tmp_path / "run" / "last.safetensors").exists()
