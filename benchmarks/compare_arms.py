@@ -25,11 +25,15 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ptgfill_cli.data.grids import save_grid  # noqa: E402
+from ptgfill_cli.data.grids import save_grid, to_uint8  # noqa: E402
 from ptgfill_cli.engine.train_setup import build_samples  # noqa: E402
 from ptgfill_cli.engine.trainer import TrainConfig  # noqa: E402
 from ptgfill_cli.hub.resolve import load_model  # noqa: E402
 from ptgfill_cli.metrics import psnr, ssim  # noqa: E402
+
+
+# As benchmarks/train_general.sh splits each source (the card records neither fraction).
+TEST_FRACTION, VAL_FRACTION = 0.05, 0.03
 
 
 def _laplacian_energy(images: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
@@ -41,13 +45,14 @@ def _laplacian_energy(images: torch.Tensor, holes: torch.Tensor) -> torch.Tensor
 
 def main() -> None:
     root, arms = Path(sys.argv[1]), sys.argv[2:]
-    train_config = json.loads((root / next(a for a in arms if (root / a).is_dir()) / "train_config.json").read_text())
+    run = next(root / a for a in arms if (root / a).is_dir())
+    train_config = json.loads((run / "train_config.json").read_text())
+    data = json.loads((run / "last.json").read_text())["card"]["data"]  # the run's own sources and weights
     config = TrainConfig(out_dir="/tmp/unused", size=train_config["size"], crop_scale=tuple(train_config["crop_scale"]),
                          perceptual="none", device="cpu")
-    data = ["../shared/data/scenes/intel", "../shared/data/scenes/imagenet-sample", "../shared/data/scenes/bsds500",
-            "../shared/data/scenes/camvid", "../shared/data/faces/utkface"]
-    _, val, _ = build_samples(config, data, None, 0.03, 60, "generated", source_weights=[30, 30, 15, 10, 15],
-                              test_fraction=0.05)
+    _, val, _ = build_samples(config, [s["source"] for s in data["sources"]], None, VAL_FRACTION,
+                              data["val_images"], "generated", source_weights=[s["weight"] for s in data["sources"]],
+                              test_fraction=TEST_FRACTION)
     items = [val[(i, train_config["seed"] + i)] for i in range(len(val))]
     gt = torch.stack([item[0] for item in items])
     holes = torch.stack([item[1] for item in items])
@@ -61,7 +66,7 @@ def main() -> None:
             fills[arm] = known * gt + holes * refined.clamp(0, 1)
     telea = []
     for image, hole in zip(gt, holes):
-        rgb = (image.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+        rgb = to_uint8(image[None])[0]
         filled = cv2.inpaint(rgb, (hole[0].numpy() > 0.5).astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
         telea.append(torch.from_numpy(filled).permute(2, 0, 1).float() / 255)
     fills["opencv-telea"] = torch.stack(telea)

@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 
 from ptgfill_cli.data.catalogue import fit_image  # noqa: E402
 from ptgfill_cli.data.datasets import read_rgb  # noqa: E402
-from ptgfill_cli.data.grids import save_grid  # noqa: E402
+from ptgfill_cli.data.grids import save_grid, to_uint8  # noqa: E402
 from ptgfill_cli.data.masks import generate_mask, mask_rng  # noqa: E402
 from ptgfill_cli.engine.baselines import build_methods  # noqa: E402
 
@@ -70,7 +70,7 @@ def main() -> None:
                 with torch.inference_mode():
                     fill = method.fill(image, known)
                 composite = (known * image + (1 - known) * fill.float()).clamp(0, 1)
-                filled = (composite[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+                filled = to_uint8(composite)[0]
                 shares[method.name].append(foreign_share(filled, hole))
                 fills.append(composite)
             cases.append((shares[methods[0].name][-1], image * known + (1 - known) * torch.tensor([1.0, 0, 1]).view(1, 3, 1, 1), fills, image))

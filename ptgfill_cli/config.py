@@ -98,15 +98,11 @@ PRESETS: dict[str, PTGFillConfig] = {
         refine_channels=24,
         disc_channels=32,
     ),
-    # Between the two: 1.5x lite's coarse width and 1.33x its refine width.
-    "base": PTGFillConfig(
-        base_channels=24,
-        patch_channels=1,
-        bridger_heads=4,
-        refine_channels=32,
-        disc_channels=32,
-    ),
 }
+
+
+# Between the two: 1.5x lite's coarse width and 1.33x its refine width.
+PRESETS["base"] = PRESETS["lite"].replace(base_channels=24, refine_channels=32)
 
 
 def preset(name: str, **overrides: Any) -> PTGFillConfig:

@@ -465,14 +465,7 @@ class Trainer:
                 self.write_samples(gt, known)
             if config.val_every and (self.step % config.val_every == 0 or self.step == config.steps):
                 if self.dist.is_main:
-                    finish_started = time.perf_counter()
-                    self.validation = self.validate()
-                    self._finish_seconds = max(self._finish_seconds, 2 * (time.perf_counter() - finish_started) + 15)
-                    if self.validation:
-                        self._log({"step": self.step, "images_seen": self.images_seen, **self.validation})
-                        if self.validation["val_psnr"] > self.best_psnr:
-                            self.best_psnr = self.validation["val_psnr"]
-                            self.export(self.out_dir / "best.safetensors")
+                    self._validate_and_log()
             if self.step % config.checkpoint_every == 0 or self.step == config.steps:
                 finish_started = time.perf_counter()
                 last_checkpoint = self.save_checkpoint() or last_checkpoint
@@ -487,9 +480,7 @@ class Trainer:
             self._log({"step": self.step, "images_seen": self.images_seen, "stopped": "time limit",
                        "seconds": self.train_seconds})
             if self.dist.is_main and config.val_every:
-                self.validation = self.validate()
-                if self.validation:
-                    self._log({"step": self.step, "images_seen": self.images_seen, **self.validation})
+                self._validate_and_log()
             if self.step % config.checkpoint_every:
                 last_checkpoint = self.save_checkpoint() or last_checkpoint
         if self.images_seen == 0:
@@ -507,6 +498,17 @@ class Trainer:
             seconds=self.train_seconds, skipped_images=self.skipped_images,
             stopped_by_time_limit=stopped_by_time_limit,
         )
+
+    def _validate_and_log(self) -> None:
+        """Validate, log, export ``best.safetensors`` on a new best, and time it for the time limit."""
+        started = time.perf_counter()
+        self.validation = self.validate()
+        self._finish_seconds = max(self._finish_seconds, 2 * (time.perf_counter() - started) + 15)
+        if self.validation:
+            self._log({"step": self.step, "images_seen": self.images_seen, **self.validation})
+            if self.validation["val_psnr"] > self.best_psnr:
+                self.best_psnr = self.validation["val_psnr"]
+                self.export(self.out_dir / "best.safetensors")
 
     def _out_of_time(self, step_seconds: float) -> bool:
         """Whether another step would leave too little of the time limit to checkpoint,
