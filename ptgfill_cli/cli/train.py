@@ -31,6 +31,7 @@ def command(
     lr_g: float = typer.Option(2e-4, help="Generator learning rate (AdamW)."),
     lr_d: float = typer.Option(2e-4, help="Discriminator learning rate (AdamW)."),
     lr_warmup: int = typer.Option(0, help="Steps of linear learning-rate warm-up (e.g. 200 when continuing from --init weights)."),
+    lr_schedule: str = typer.Option("constant", help="After the warm-up: constant, or cosine (decays to 1 % of the rate at the last of --steps; a --time-limit cut ends it early)."),
     w_valid: float = typer.Option(1.0, help="Weight of the known-region L1."),
     w_hole: float = typer.Option(6.0, help="Weight of the hole-region L1."),
     w_perceptual: Optional[float] = typer.Option(None, help="Weight of the perceptual loss (default: 0.05 for vgg, the published weight; 0.004 for mobilenet)."),
@@ -75,6 +76,7 @@ def command(
     config = TrainConfig(
         out_dir=str(out), preset=preset, attention=attention, size=size, load_size=load_size,
         batch_size=batch_size, steps=steps, mode=mode, lr_g=lr_g, lr_d=lr_d, lr_warmup=lr_warmup,
+        lr_schedule=lr_schedule,
         losses=LossWeights(w_valid, w_hole, w_perceptual if w_perceptual is not None else default_perceptual,
                            w_style if w_style is not None else default_style, w_tv, w_coarse, w_adversarial),
         perceptual=perceptual, ema_decay=ema_decay, precision=precision,

@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 MODES = ("generator", "discriminator", "joint", "finetune")
 PRECISIONS = tuple(AUTOCAST_DTYPES)
 PERCEPTUAL_NETWORKS = ("vgg", "mobilenet", "none")
+LR_SCHEDULES = ("constant", "cosine")
+COSINE_FLOOR = 0.01  # the cosine schedule ends at this fraction of the base rate, not at zero
 
 
 @dataclass
@@ -61,6 +63,7 @@ class TrainConfig:
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     lr_warmup: int = 0  # steps of linear learning-rate warm-up from the first step of this run's optimiser
+    lr_schedule: str = "constant"  # LR_SCHEDULES: after the warm-up, constant or cosine decay to the last step
     weight_decay: float = 0.01
     losses: LossWeights = field(default_factory=LossWeights)
     perceptual: str = "vgg"  # PERCEPTUAL_NETWORKS
@@ -97,12 +100,30 @@ class TrainConfig:
             raise PTGFillError("--steps and --batch-size must be positive")
         if self.lr_warmup < 0:
             raise PTGFillError(f"--lr-warmup must be 0 or more steps, not {self.lr_warmup}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise PTGFillError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}, not {self.lr_schedule!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     def model_config(self) -> PTGFillConfig:
         return preset(self.preset, attention=self.attention)
+
+
+def learning_rate_scale(config: TrainConfig, step: int) -> float:
+    """The fraction of the base learning rate used at ``step`` (counted from 0).
+
+    A linear warm-up over ``lr_warmup`` steps (a fresh optimiser on ``--init`` weights would
+    otherwise take full-size steps from noisy first moments), then constant or a cosine from 1
+    down to ``COSINE_FLOOR`` at the last step. The scale depends only on the step, so a resumed
+    run follows the same schedule.
+    """
+    warmup = min(1.0, (step + 1) / config.lr_warmup) if config.lr_warmup else 1.0
+    if config.lr_schedule == "constant":
+        return warmup
+    span = max(1, config.steps - 1 - config.lr_warmup)
+    progress = min(1.0, max(0.0, (step - config.lr_warmup) / span))
+    return warmup * (COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 @dataclass
@@ -317,12 +338,9 @@ class Trainer:
         return total, parts, comp
 
     def _set_learning_rates(self) -> None:
-        """Linear warm-up over ``lr_warmup`` steps (a fresh optimiser on ``--init`` weights
-        would otherwise take full-size steps from noisy first moments)."""
-        scale = min(1.0, (self.step + 1) / self.config.lr_warmup) if self.config.lr_warmup else 1.0
         for optimiser, rate in ((self.opt_g, self.config.lr_g), (self.opt_d, self.config.lr_d)):
             for group in optimiser.param_groups:
-                group["lr"] = rate * scale
+                group["lr"] = rate * learning_rate_scale(self.config, self.step)
 
     def train_step(self, gt: torch.Tensor, known: torch.Tensor) -> dict[str, float]:
         mode = self.config.mode

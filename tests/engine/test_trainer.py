@@ -17,7 +17,7 @@ import torch.multiprocessing as mp
 
 from ptgfill_cli.data.datasets import list_images
 from ptgfill_cli.engine.train_data import GeneratedMasks, InpaintingSamples
-from ptgfill_cli.engine.trainer import TrainConfig, Trainer, export_checkpoint
+from ptgfill_cli.engine.trainer import COSINE_FLOOR, TrainConfig, Trainer, export_checkpoint, learning_rate_scale
 from ptgfill_cli.errors import PTGFillError
 from tests.conftest import EXAMPLES, REPO_ROOT
 
@@ -239,6 +239,19 @@ def test_learning_rate_warms_up_linearly_by_step(tmp_path):
     assert rates == pytest.approx([0.25 * 2e-4, 0.5 * 2e-4, 0.75 * 2e-4])
     with pytest.raises(PTGFillError, match="--lr-warmup"):
         _config(tmp_path, lr_warmup=-1)
+
+
+def test_cosine_schedule_warms_up_then_decays_to_its_floor_at_the_last_step(tmp_path):
+    config = _config(tmp_path, steps=13, lr_warmup=2, lr_schedule="cosine", mode="generator")
+    scales = [learning_rate_scale(config, step) for step in range(13)]
+    assert scales[:3] == pytest.approx([0.5, 1.0, 1.0])
+    assert all(later < earlier for earlier, later in zip(scales[2:], scales[3:]))
+    assert scales[7] == pytest.approx(COSINE_FLOOR + (1 - COSINE_FLOOR) / 2)  # half-way through the decay
+    assert scales[-1] == pytest.approx(COSINE_FLOOR)
+    constant = _config(tmp_path, steps=12, lr_warmup=2, mode="generator")
+    assert [learning_rate_scale(constant, step) for step in (0, 5, 11)] == [0.5, 1.0, 1.0]
+    with pytest.raises(PTGFillError, match="--lr-schedule"):
+        _config(tmp_path, lr_schedule="linear")
 
 
 def test_a_run_that_reads_no_image_exports_nothing(tmp_path):
