@@ -10,7 +10,7 @@ from .inference_form import InferenceForm
 from .layout import memory_format_of
 from .norm import instance_norm
 from .subpixel import (
-    as_phases, interleaved, phase_kernels, upsample2x, upsampled_conv_phases, upsampled_times,
+    as_phases, interleaved, phase_kernels, traced, upsample2x, upsampled_conv_phases, upsampled_times,
 )
 
 
@@ -89,7 +89,7 @@ class DistinctiveGatedConv2d(InferenceForm, nn.Module):
         c = self.conv2d
         gate = F.conv2d(upsampled_times(low, known), self.known_weight, None, 1, c.padding)
         both = upsampled_conv_phases(low, self.fused_phases, self.fused_bias)
-        if torch.compiler.is_compiling():
+        if traced():
             out = self._activate(self._gated(gate, interleaved(both)))
             return out + upsample2x(self.residual(low))
         self._gated(as_phases(gate), both)

@@ -24,7 +24,7 @@ from torch import nn
 from .inference_form import InferenceForm
 from .layout import memory_format_of
 from .norm import instance_norm
-from .subpixel import as_phases, interleaved, phase_kernels, upsample2x, upsampled_conv_phases
+from .subpixel import as_phases, interleaved, phase_kernels, traced, upsample2x, upsampled_conv_phases
 
 _EPS = 1e-8
 
@@ -174,7 +174,7 @@ class StablePartialConv2d(InferenceForm, nn.Conv2d):
         _, ratio, next_mask = self._mask_terms(mask)
         raw = F.conv2d(skip_mask.apply(skip), self.skip_weight, None, 1, self.padding)
         upsampled = upsampled_conv_phases(low_mask.apply(low), self.upsampled_phases)
-        if torch.compiler.is_compiling():
+        if traced():
             raw = raw + interleaved(upsampled)
         else:
             as_phases(raw).add_(upsampled)

@@ -41,6 +41,13 @@ def phase_kernels(weight: torch.Tensor) -> torch.Tensor:
     return torch.cat(phases)
 
 
+def traced() -> bool:
+    """Whether the forward is being traced (``torch.compile`` or an ONNX export) rather than
+    run eagerly: tracers cannot follow ``out=`` writes into strided views, so the layers
+    take their plain, fusable form then."""
+    return torch.compiler.is_compiling() or torch.onnx.is_in_onnx_export()
+
+
 def upsample2x(x: torch.Tensor) -> torch.Tensor:
     """Nearest-neighbour 2x upsampling, the published network's only kind."""
     return F.interpolate(x, scale_factor=2.0)
@@ -74,6 +81,13 @@ def upsampled_conv_phases(
     out_channels = phases.shape[0] // 4
     # padding 1 around a 2x2 kernel: (H+1) x (W+1) outputs, one per pair of source rows/columns
     stacked = F.conv2d(low, phases, None if bias is None else bias.repeat(4), padding=1)
+    if torch.onnx.is_in_onnx_export():  # ONNX has no strided views: gather the phases by slicing
+        shifted = ((stacked[:, :, :-1, :-1], stacked[:, :, :-1, 1:]), (stacked[:, :, 1:, :-1], stacked[:, :, 1:, 1:]))
+        rows = [
+            torch.stack([shifted[a][b][:, (2 * a + b) * out_channels : (2 * a + b + 1) * out_channels] for b in (0, 1)], -1)
+            for a in (0, 1)
+        ]
+        return torch.stack(rows, 3)
     # Phase (a, b) of output pixel (y, x) is channel block 2a+b of stacked pixel (y+a, x+b):
     # an address linear in a and b, so all four phases are one strided view.
     sb, sc, sy, sx = stacked.stride()
@@ -86,8 +100,8 @@ def upsampled_conv_phases(
 def upsampled_times(low: torch.Tensor, full: torch.Tensor) -> torch.Tensor:
     """``interpolate(low, scale_factor=2) * full`` without the upsampled tensor: ``full``
     (one channel or ``low``'s) at twice ``low``'s size, the result in ``low``'s layout."""
-    if torch.compiler.is_compiling():
-        # Dynamo cannot trace out= into a strided view; inductor fuses these two anyway.
+    if traced():
+        # Tracers cannot follow out= into a strided view; inductor fuses these two anyway.
         return upsample2x(low).mul_(full)
     batch, channels, height, width = low.shape
     out = torch.empty(
