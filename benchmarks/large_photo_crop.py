@@ -57,7 +57,7 @@ def main() -> None:
     hole = hole.astype(bool)
 
     inpainter = Inpainter.from_pretrained(args.model, device="cpu")
-    [plan] = plan_working(hole, "auto", multiple=inpainter.generator.config.size_multiple)
+    [plan] = plan_working(hole, "auto", multiple=inpainter.network.size_multiple)
     region = plan.region
     rows, cols = slice(region.top, region.top + region.height), slice(region.left, region.left + region.width)
     crop, crop_hole = np.ascontiguousarray(photo[rows, cols]), np.ascontiguousarray(hole[rows, cols])

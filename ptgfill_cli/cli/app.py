@@ -15,7 +15,7 @@ import typer
 
 from .. import __version__
 from ..errors import PTGFillError
-from . import benchmark, evaluate, inpaint, make_masks, train, weights
+from . import benchmark, evaluate, export, inpaint, make_masks, train, weights
 
 app = typer.Typer(
     name="ptgfill",
@@ -49,6 +49,7 @@ app.command("make-masks")(make_masks.command)
 app.command("train")(train.command)
 app.command("evaluate")(evaluate.command)
 app.command("benchmark")(benchmark.command)
+app.command("export")(export.command)
 app.add_typer(weights.app, name="weights")
 
 
@@ -81,6 +82,14 @@ def main() -> None:
         app()
     except PTGFillError as error:
         typer.echo(f"ptgfill: error: {error}", err=True)
+        sys.exit(2)
+    except ModuleNotFoundError as error:
+        if error.name not in ("torch", "onnx", "onnxruntime"):
+            raise
+        extra = {"torch": "torch", "onnx": "export", "onnxruntime": "onnxruntime"}[error.name]
+        hint = " (or run an exported model with --backend onnxruntime)" if error.name == "torch" else ""
+        typer.echo(f"ptgfill: error: this needs {error.name}, which is not installed: "
+                   f"pip install 'ptgfill[{extra}]'{hint}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         typer.echo("ptgfill: interrupted", err=True)

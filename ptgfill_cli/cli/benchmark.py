@@ -7,6 +7,8 @@ from typing import List, Optional
 
 import typer
 
+from .inpaint import Backend
+
 
 def command(
     model: List[str] = typer.Option(["lite"], "--model", "-m", help="Preset (paper, lite) or NAME|PATH|hf://...; repeatable."),
@@ -18,11 +20,12 @@ def command(
     warmup: int = typer.Option(2, help="Untimed runs first."),
     repeats: int = typer.Option(5, help="Timed runs; the median is reported."),
     compare: bool = typer.Option(True, help="Also time the straightforward published computation and OpenCV Telea."),
-    compile_model: bool = typer.Option(False, "--compile", help="torch.compile the generator (compile time reported)."),
+    compile_model: bool = typer.Option(False, "--compile", help="torch.compile the generator (compile time reported), timed beside the eager one."),
+    backend: List[Backend] = typer.Option([Backend.torch], "--backend", help="torch, and onnxruntime to also time the generator exported to ONNX (fp32, CPU) in the same run; repeatable."),
     channels_last: Optional[bool] = typer.Option(None, "--channels-last/--no-channels-last", show_default=False, help="Channels-last memory format (default: on for CPU, as inpaint)."),
     inpaint_path: bool = typer.Option(True, help="Also time the whole inpaint path (decode to encode), overlapped and serial."),
     path_images: int = typer.Option(4, min=1, help="Images per timed run of the inpaint path."),
-    threads: Optional[int] = typer.Option(None, help="torch CPU threads (default: torch's choice)."),
+    threads: Optional[int] = typer.Option(None, help="CPU threads of torch and onnxruntime (default: their choice, one per core)."),
     peak_gflops: Optional[float] = typer.Option(None, min=0.001, help="The device's peak GFLOP/s at this precision (its spec sheet): adds the fraction of peak reached."),
     json_output: bool = typer.Option(False, "--json", help="Print results as JSON."),
 ) -> None:
@@ -48,6 +51,7 @@ def command(
                 results += benchmark_generator(
                     generator, name, s, b, target, precision, warmup, repeats, compare,
                     compile_model, channels_last, telea=compare and position == 0,
+                    onnxruntime=Backend.onnxruntime in backend, threads=threads,
                 )
             if inpaint_path:
                 for overlap in (True, False) if compare else (True,):

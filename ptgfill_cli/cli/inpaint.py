@@ -31,6 +31,12 @@ class Precision(str, Enum):
     fp16 = "fp16"
 
 
+class Backend(str, Enum):
+    # engine.inpainter.BACKENDS
+    torch = "torch"
+    onnxruntime = "onnxruntime"
+
+
 class OutputFormat(str, Enum):
     png = "png"
     jpg = "jpg"
@@ -110,10 +116,18 @@ def command(
         Optional[int],
         typer.Option(
             "--threads", min=1, show_default=False,
-            help="CPU threads for the network (default: torch's choice, one per core); "
+            help="CPU threads for the network (default: the backend's choice, one per core); "
             "lower it when running several ptgfill processes side by side.",
         ),
     ] = None,
+    backend: Annotated[
+        Backend,
+        typer.Option(
+            "--backend",
+            help="torch, or onnxruntime to run an ONNX file made by `ptgfill export` "
+            "(--model FILE.onnx; needs no PyTorch).",
+        ),
+    ] = Backend.torch,
     compile_model: Annotated[
         bool,
         typer.Option(
@@ -152,10 +166,6 @@ def command(
     from ..engine.inpainter import Inpainter
 
     report = _Report(quiet=quiet, json_lines=json_lines)
-    if threads is not None:
-        import torch
-
-        torch.set_num_threads(threads)
     try:
         if mask is None and not alpha_mask:
             raise PTGFillError("give --mask FILE|FOLDER, or --alpha-mask to use the images' alpha channels")
@@ -174,15 +184,25 @@ def command(
         loaded_masks = {}
         if mask is not None and mask.is_file():
             loaded_masks[mask] = load_shared_mask(mask, invert=invert_mask)
+        if backend is Backend.onnxruntime:
+            if precision is not Precision.fp32 or compile_model:
+                raise PTGFillError(
+                    "--precision and --compile are PyTorch's; an ONNX file's precision is set when "
+                    "it is exported (ptgfill export --fp16)"
+                )
+            torch_options = {}
+        else:
+            torch_options = {"precision": precision.value, "compile": compile_model}
         inpainter = Inpainter.from_pretrained(
             model,
             device=device,
+            backend=backend.value,
+            threads=threads,
             strategy=strategy.value,
             max_side=max_side,
             crop_margin=crop_margin,
             batch_size=batch_size,
-            precision=precision.value,
-            compile=compile_model,
+            **torch_options,
         )
     except PTGFillError as error:
         report.usage_error(error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -10,7 +11,6 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import numpy as np
-import torch
 
 from ..data.image_io import load_image, load_mask, save_image
 from ..data.pairing import FileJob
@@ -160,7 +160,7 @@ def _run(
     indices = list(prepared)
     try:
         filled = inpainter.run([prepared[index] for index in indices], keep_coarse=keep_coarse)
-    except (torch.cuda.OutOfMemoryError, MemoryError):
+    except (*_out_of_memory_errors(), MemoryError):
         for index in indices:
             results[index].error = (
                 f"{results[index].job.image_path}: out of memory; try a smaller --max-side "
@@ -168,6 +168,12 @@ def _run(
             )
         return {}
     return dict(zip(indices, filled))
+
+
+def _out_of_memory_errors() -> tuple[type[BaseException], ...]:
+    """torch's out-of-memory error where torch is loaded (the ONNX backend runs without it)."""
+    torch = sys.modules.get("torch")
+    return (torch.cuda.OutOfMemoryError,) if torch is not None else ()
 
 
 def _save(result: FileResult, filled: InpaintResult, quality: int, overwrite: bool) -> None:

@@ -24,7 +24,9 @@ import torch
 from .runtime import AUTOCAST_DTYPES, compiled_for_inference
 
 INPAINT_PATHS = ("inpaint path", "inpaint path (serial)")  # overlapped, serial
-IMPLEMENTATIONS = ("ptgfill", "straightforward", "opencv-telea", *INPAINT_PATHS)
+EAGER = "ptgfill eager"  # beside a compiled "ptgfill", the same network uncompiled
+ONNXRUNTIME = "onnxruntime"  # the network exported to ONNX (fp32), on onnxruntime's CPU provider
+IMPLEMENTATIONS = ("ptgfill", EAGER, ONNXRUNTIME, "straightforward", "opencv-telea", *INPAINT_PATHS)
 
 
 @dataclass
@@ -204,9 +206,12 @@ def benchmark_generator(
     model: torch.nn.Module, model_name: str, size: int, batch_size: int, device: torch.device,
     precision: str = "fp32", warmup: int = 2, repeats: int = 5, compare: bool = True,
     compile_model: bool = False, channels_last: bool | None = None, telea: bool = True,
+    onnxruntime: bool = False, threads: int | None = None,
 ) -> list[BenchmarkResult]:
     """Time ptgfill's generator and, with ``compare``, the straightforward computation
-    (fp32, batch as given); with ``telea``, OpenCV Telea on the same inputs.
+    (fp32, batch as given); with ``telea``, OpenCV Telea on the same inputs; with
+    ``compile_model``, the compiled generator and the eager one; with ``onnxruntime``,
+    the generator exported to ONNX on onnxruntime (``threads`` its CPU threads).
     ``channels_last`` None: as ``Inpainter`` chooses (on for CPU)."""
     from ..models.reference import straightforward_copy
 
@@ -230,7 +235,15 @@ def benchmark_generator(
         with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
             return runner(image, known).refined
 
+    def run_eager():
+        with torch.inference_mode():
+            return fast(image, known)
+
     runs = {"ptgfill": run_fast}
+    if compile_model:
+        runs[EAGER] = lambda: run_eager().refined
+    if onnxruntime:
+        runs[ONNXRUNTIME] = _onnxruntime_runner(fast, image, known, threads)
     if compare:
         reference = straightforward_copy(fast).to(device)
 
@@ -240,19 +253,29 @@ def benchmark_generator(
 
         runs["straightforward"] = run_reference
 
-    def run_eager():
-        with torch.inference_mode():
-            return fast(image, known)
-
     # Counting the arithmetic runs each implementation once, which serves as its first
     # warm-up; a compiled model already ran once to compile, and its eager original
     # (what the counter can see) does the same arithmetic.
-    gflop = {name: counted_gflop(run_eager if name == "ptgfill" and compile_model else run)
-             for name, run in runs.items()}
+    # torch's counter sees only torch: a compiled model's and onnxruntime's arithmetic is the
+    # eager network's.
+    eager_gflop = counted_gflop(run_eager) if compile_model or onnxruntime else None
+    gflop = {
+        name: eager_gflop if name in (EAGER, ONNXRUNTIME) or (name == "ptgfill" and compile_model) else counted_gflop(run)
+        for name, run in runs.items()
+    }
     measured = time_interleaved(runs, device, max(warmup - 1, 0), repeats)
     results = []
     fast_timing = measured["ptgfill"]
     diff = None
+    for name in (EAGER, ONNXRUNTIME):
+        if name in measured:
+            timing = measured[name]
+            other_diff = None
+            if compare:
+                other = torch.as_tensor(timing.last_output).float()
+                other_diff = float((other - measured["straightforward"].last_output).abs().max())
+            results.append(_result(name, model_name, size, batch_size, device, "fp32", timing.times, timing.memory,
+                                   max_abs_diff_vs_straightforward=other_diff, gflop=gflop[name]))
     if compare:
         reference_timing = measured["straightforward"]
         diff = float((fast_timing.last_output.float() - reference_timing.last_output).abs().max())
@@ -265,6 +288,22 @@ def benchmark_generator(
                               fast_timing.times, fast_timing.memory,
                               compile_s=compile_s, max_abs_diff_vs_straightforward=diff, gflop=gflop["ptgfill"]))
     return results
+
+
+def _onnxruntime_runner(
+    model: torch.nn.Module, image: torch.Tensor, known: torch.Tensor, threads: int | None
+) -> Callable[[], np.ndarray]:
+    """The model exported to a temporary ONNX file and loaded by onnxruntime (on the CPU)."""
+    import tempfile
+
+    from ..engine.onnx_network import OnnxNetwork
+    from ..export.onnx_export import export_generator_onnx
+
+    with tempfile.TemporaryDirectory(prefix="ptgfill-benchmark-") as folder:
+        path = export_generator_onnx(model.cpu(), "benchmark", Path(folder) / "model.onnx")
+        network = OnnxNetwork(path, device="cpu", threads=threads)
+    pixels, mask = image.cpu().numpy(), known.cpu().numpy()
+    return lambda: network.generate(pixels, mask)[0]
 
 
 def benchmark_inpaint_path(

@@ -1,8 +1,12 @@
-"""The Inpainter: a loaded generator plus the pipeline around it.
+"""The Inpainter: a loaded network plus the pipeline around it.
 
-decoded image + hole mask -> working tensor (see ``working``) -> generator ->
+decoded image + hole mask -> working tensor (see ``working``) -> network ->
 back to the region -> composite. The composite takes the network's pixels only in
 the holes, so everything else is the input, bit for bit.
+
+The network is a PyTorch generator (``torch_network``) or an exported ONNX file run by
+onnxruntime (``onnx_network``); this module imports neither torch nor onnxruntime, so
+the ONNX path runs where torch is not installed.
 """
 
 from __future__ import annotations
@@ -10,10 +14,9 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Sequence, Union
+from typing import TYPE_CHECKING, Any, Protocol, Sequence, Union
 
 import numpy as np
-import torch
 from PIL import Image
 
 from ..data.image_io import (
@@ -24,9 +27,6 @@ from ..data.image_io import (
     mask_from_alpha,
 )
 from ..errors import InputError
-from ..models.generator import PTGFillGenerator
-from .device import resolve_device
-from .runtime import AUTOCAST_DTYPES, compiled_for_inference
 from .working import (
     DEFAULT_CROP_MARGIN,
     DEFAULT_MAX_SIDE,
@@ -37,8 +37,32 @@ from .working import (
     to_working,
 )
 
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from ..models.generator import PTGFillGenerator
+
 ImageLike = Union[Image.Image, np.ndarray, LoadedImage]
 MaskLike = Union[Image.Image, np.ndarray, None]
+BACKENDS = ("torch", "onnxruntime")
+
+
+class Network(Protocol):
+    """What the pipeline needs of a network: ``generate`` maps float32 numpy batches,
+    image (B, 3, H, W) in [0, 1] and known (B, 1, H, W) with 1 = known, to (refined,
+    coarse) (B, 3, H, W); H and W multiples of ``size_multiple``, or exactly
+    ``fixed_size`` when the network has one."""
+
+    backend: str
+    fixed_size: tuple[int, int] | None
+
+    @property
+    def size_multiple(self) -> int: ...
+
+    @property
+    def device_type(self) -> str: ...
+
+    def generate(self, image: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 @dataclass
@@ -110,9 +134,9 @@ class Inpainter:
 
     def __init__(
         self,
-        generator: PTGFillGenerator,
+        generator: "PTGFillGenerator | Network",
         *,
-        device: str | torch.device | None = None,
+        device: "str | torch.device | None" = None,
         strategy: str = "auto",
         max_side: int = DEFAULT_MAX_SIDE,
         crop_margin: int = DEFAULT_CROP_MARGIN,
@@ -124,38 +148,67 @@ class Inpainter:
     ) -> None:
         if strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
-        multiple = generator.config.size_multiple
-        if max_side < multiple:
-            raise ValueError(f"max_side must be at least {multiple}, not {max_side}")
         if crop_margin < 0:
             raise ValueError(f"crop_margin must not be negative, not {crop_margin}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
-        if precision not in AUTOCAST_DTYPES:
-            raise ValueError(f"precision must be one of {', '.join(AUTOCAST_DTYPES)}, not {precision!r}")
-        if device is None:
-            self.device = next(generator.parameters()).device
+        if hasattr(generator, "generate"):
+            self.network: Network = generator  # type: ignore[assignment]
         else:
-            self.device = resolve_device(device)
-        if channels_last is None:  # measured faster on CPU (`ptgfill benchmark`); GPUs vary
-            channels_last = self.device.type == "cpu"
-        self.generator = generator.to(self.device).prepare_for_inference(channels_last=channels_last)
-        self.precision = precision
-        self._network = compiled_for_inference(self.generator) if compile else self.generator
+            from .torch_network import TorchNetwork
+
+            self.network = TorchNetwork(
+                generator, device=device, channels_last=channels_last, precision=precision, compile=compile
+            )
+        multiple = self.network.size_multiple
+        if max_side < multiple:
+            raise ValueError(f"max_side must be at least {multiple}, not {max_side}")
+        if self.network.fixed_size is not None:  # every working image is padded up to it
+            max_side = min(max_side, *self.network.fixed_size)
         self.strategy = strategy
         self.max_side = max_side
         self.crop_margin = crop_margin
         self.batch_size = batch_size
         self.name = name
 
+    @property
+    def generator(self) -> "PTGFillGenerator":
+        """The PyTorch generator (the torch backend only)."""
+        generator = getattr(self.network, "generator", None)
+        if generator is None:
+            raise AttributeError(f"a {self.network.backend} network has no PyTorch generator")
+        return generator
+
     @classmethod
     def from_pretrained(
-        cls, model: str | None = None, *, device: str | torch.device = "auto", **options: Any
+        cls,
+        model: str | None = None,
+        *,
+        device: "str | torch.device" = "auto",
+        backend: str = "torch",
+        threads: int | None = None,
+        **options: Any,
     ) -> "Inpainter":
         """An Inpainter over a model name, path or ``hf://owner/repo[/file][@revision]``
-        (None: the default model). ``options`` are the constructor's."""
-        from ..hub.resolve import load_model
+        (None: the default model); with ``backend="onnxruntime"``, over an ONNX file made
+        by ``ptgfill export``. ``threads``: CPU threads for the network (for torch, the
+        process-wide ``torch.set_num_threads``). ``options`` are the constructor's."""
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+        if backend == "onnxruntime":
+            from .onnx_network import OnnxNetwork
 
+            if model is None:
+                raise InputError("--backend onnxruntime needs --model FILE.onnx (made by ptgfill export)")
+            network = OnnxNetwork(model, device=str(device), threads=threads)
+            return cls(network, name=network.name, **options)
+        import torch
+
+        from ..hub.resolve import load_model
+        from .device import resolve_device
+
+        if threads is not None:
+            torch.set_num_threads(threads)
         resolved = resolve_device(device)
         loaded = load_model(model, device=str(resolved))
         return cls(loaded.generator, device=resolved, name=loaded.name, **options)
@@ -199,7 +252,7 @@ class Inpainter:
             return PreparedImage(source, hole_mask, output_alpha, [], time.perf_counter() - started)
         if hole_mask.all():
             raise InputError("mask is all hole: there are no known pixels to fill from")
-        multiple = self.generator.config.size_multiple
+        multiple = self.network.size_multiple
         plans = plan_working(
             hole_mask,
             self.strategy,
@@ -241,19 +294,9 @@ class Inpainter:
         return results
 
     def _generate(self, batch: Sequence[WorkingPiece]) -> tuple[np.ndarray, np.ndarray]:
-        image = torch.from_numpy(np.stack([piece.image for piece in batch]))
-        known = torch.from_numpy(np.stack([piece.known for piece in batch]))
-        if self.device.type == "cuda":  # page-locked, so the copies can run asynchronously
-            image, known = image.pin_memory(), known.pin_memory()
-        dtype = AUTOCAST_DTYPES[self.precision]
-        with torch.inference_mode(), torch.autocast(self.device.type, dtype, enabled=dtype is not None):
-            output = self._network(
-                image.to(self.device, non_blocking=True), known.to(self.device, non_blocking=True)
-            )
-        return (
-            output.refined.float().cpu().numpy(),
-            output.coarse.float().cpu().numpy(),
-        )
+        image = np.stack([piece.image for piece in batch])
+        known = np.stack([piece.known for piece in batch])
+        return self.network.generate(image, known)
 
 
 def as_loaded_image(image: ImageLike) -> LoadedImage:

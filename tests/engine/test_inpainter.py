@@ -277,7 +277,7 @@ def test_from_pretrained_loads_a_saved_model(generator, tmp_path):
 
     path = save_model(generator, tmp_path / "lite.safetensors")
     inpainter = Inpainter.from_pretrained(str(path), device="cpu", strategy="crop")
-    assert inpainter.device == torch.device("cpu") and inpainter.strategy == "crop"
+    assert inpainter.network.device == torch.device("cpu") and inpainter.strategy == "crop"
     rgb = photo()
     hole_mask = hole_mask_for(75, 100)
     assert np.array_equal(

@@ -1,0 +1,1 @@
+"""Getting models out of ptgfill: ONNX files and Hub-ready model folders."""
