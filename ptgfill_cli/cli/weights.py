@@ -123,6 +123,21 @@ def convert_command(
     typer.echo(f"wrote {written} and {sidecar_path} (paper preset, per-token attention)")
 
 
+@app.command("export-hub")
+def export_hub_command(
+    model: str = typer.Argument(..., metavar="MODEL", help="NAME|PATH|hf://owner/repo[/file][@revision]."),
+    folder: Path = typer.Argument(..., metavar="DIR", help="The folder to write (created)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the files of an earlier export."),
+) -> None:
+    """Write MODEL as a Hub repository folder: model.safetensors, a flat config.json and a
+    README.md model card; publish it with `huggingface-cli upload OWNER/NAME DIR`."""
+    from ..export.hub_folder import export_hub_folder
+
+    written = export_hub_folder(model, folder, overwrite=overwrite)
+    typer.echo(f"wrote {written}/: model.safetensors, config.json, README.md; publish with "
+               f"`huggingface-cli upload OWNER/NAME {written}`, then use --model hf://OWNER/NAME")
+
+
 def _with_revision(spec: str, revision: str) -> str:
     from ..hub.spec import HubFileRef, is_hub_uri, parse_hub_uri
 

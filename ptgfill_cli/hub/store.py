@@ -9,7 +9,8 @@ The ``.safetensors`` file holds the generator's state dict (float32, contiguous)
 carries the config itself in its metadata: ``{"format": "ptgfill", "format_version": "1",
 "config": <PTGFillConfig JSON>, "card": <model card JSON>}``, so the sidecar is a
 convenience for people and tools. A sidecar / ``config.json`` is
-``{"format": "ptgfill", "format_version": 1, "config": {...}, "card": {...}}``.
+``{"format": "ptgfill", "format_version": 1, "config": {...}, "card": {...}}``, or, as
+``weights export-hub`` writes it for the Hub, flat: the config's fields beside "format".
 """
 
 from __future__ import annotations
@@ -131,6 +132,9 @@ def read_description_file(path: Path) -> ModelDescription:
     card = document.get("card", {})
     if not isinstance(card, dict):
         raise WeightsError(f"{path}: 'card' must be an object")
+    if "config" not in document:  # the flat form of a Hub folder (export-hub): fields at the top level
+        document = {"config": {key: value for key, value in document.items()
+                               if key not in ("format", "format_version", "model_type", "card")}}
     try:
         return ModelDescription(PTGFillConfig.from_dict(document["config"]), card)
     except (KeyError, TypeError, ValueError) as error:
