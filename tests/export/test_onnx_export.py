@@ -193,3 +193,25 @@ def test_the_onnxruntime_path_never_imports_torch(tmp_path, default_onnx):
         "ptgfill: error: this needs torch, which is not installed: pip install 'ptgfill[torch]' "
         "(or run an exported model with --backend onnxruntime)"
     ]
+
+
+@pytest.mark.slow
+def test_a_venv_without_torch_inpaints_with_an_exported_model(tmp_path, default_onnx):
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    python = venv / "bin" / "python"
+    install = subprocess.run([str(python), "-m", "pip", "install", "-q", f"{REPO_ROOT}[onnxruntime]"],
+                             capture_output=True, text=True, timeout=1500)
+    assert install.returncode == 0, install.stderr[-2000:]
+    has_torch = subprocess.run([str(python), "-c", "import importlib.util; print(importlib.util.find_spec('torch'))"],
+                               capture_output=True, text=True, check=True)
+    assert has_torch.stdout.strip() == "None"
+    image, mask = EXAMPLES / "kodim21.jpg", EXAMPLES / "masks" / "kodim21.png"
+    out = tmp_path / "out.png"
+    done = subprocess.run([str(venv / "bin" / "ptgfill"), "inpaint", str(image), "-m", str(mask), "-o", str(out),
+                           "--backend", "onnxruntime", "--model", str(default_onnx), "--threads", "1"],
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    reference = tmp_path / "torch.png"
+    assert CliRunner().invoke(app, ["inpaint", str(image), "-m", str(mask), "-o", str(reference), "-q"]).exit_code == 0
+    assert np.abs(np.asarray(Image.open(out)).astype(int) - np.asarray(Image.open(reference)).astype(int)).max() <= 1
