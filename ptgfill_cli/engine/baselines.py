@@ -7,6 +7,8 @@ on its holes alone.
 
 - ``PTGFillMethod``: ``generator(image * known, known).refined`` under
   ``torch.inference_mode()``, on the model's device.
+- ``OnnxMethod``: an ONNX file made by ``ptgfill export``, on onnxruntime (for
+  measuring what an fp16 or 8-bit export costs in quality).
 - ``OpenCVMethod``: ``cv2.inpaint`` on the 8-bit RGB image with an 8-bit hole mask,
   radius 3: ``opencv-telea`` (Telea 2004, fast marching) and ``opencv-ns`` (Bertalmio
   et al. 2001, Navier-Stokes).
@@ -85,16 +87,45 @@ class PTGFillMethod:
             )
 
 
+@dataclass
+class OnnxMethod:
+    """An exported ONNX generator (``ptgfill export``) on onnxruntime."""
+
+    name: str
+    network: object  # engine.onnx_network.OnnxNetwork
+    description: str
+
+    def fill(self, image: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+        known = known.float()
+        refined, _ = self.network.generate((image.float() * known).numpy(), known.numpy())
+        return torch.from_numpy(refined).float()
+
+    def check_size(self, height: int, width: int) -> None:
+        multiple = self.network.size_multiple
+        fixed = self.network.fixed_size
+        if (fixed is not None and (height, width) != fixed) or height % multiple or width % multiple:
+            rule = f"{fixed[0]}x{fixed[1]}" if fixed is not None else f"a multiple of {multiple}"
+            raise PTGFillError(f"{self.name}: the evaluation size {height}x{width} is not {rule}; pick another --size")
+
+
 def is_baseline(spec: str) -> bool:
     return spec in OPENCV_METHODS
 
 
 def build_method(spec: str | None, device: torch.device) -> InpaintingMethod:
-    """``opencv-telea`` / ``opencv-ns``, or a PTG-Fill model (NAME, PATH or hf://...; None: the
-    default model) loaded with ``load_model``."""
+    """``opencv-telea`` / ``opencv-ns``, an exported ``.onnx`` file, or a PTG-Fill model (NAME,
+    PATH or hf://...; None: the default model) loaded with ``load_model``."""
     if spec in OPENCV_METHODS:
         flag, description = OPENCV_METHODS[spec]
         return OpenCVMethod(spec, flag, description)
+    if spec is not None and spec.endswith(".onnx"):
+        from pathlib import Path
+
+        from .onnx_network import OnnxNetwork
+
+        network = OnnxNetwork(spec, device=str(device))
+        return OnnxMethod(Path(spec).name, network,
+                          f"PTG-Fill {network.name} exported to ONNX ({network.info.weights} weights), onnxruntime: {spec}")
     from ..hub.resolve import load_model
 
     loaded = load_model(spec, device)

@@ -135,6 +135,18 @@ def test_reduced_precision_exports_run_close_to_fp32(tmp_path, default_onnx, fla
     assert float(np.abs(reduced - full)[hole].mean()) < mean_limit
 
 
+def test_an_onnx_file_is_an_evaluation_method_scoring_as_its_original(default_onnx):
+    from ptgfill_cli.engine.baselines import OnnxMethod, build_methods
+
+    onnx_method, torch_method = build_methods([str(default_onnx), None], torch.device("cpu"))
+    assert isinstance(onnx_method, OnnxMethod) and onnx_method.name == "default.onnx"
+    image, known = _check_input((96, 128), batch=2)
+    assert torch.allclose(onnx_method.fill(image, known), torch_method.fill(image, known), atol=TOLERANCE)
+    onnx_method.check_size(96, 128)
+    with pytest.raises(Exception, match="not a multiple of 32"):
+        onnx_method.check_size(100, 128)
+
+
 def test_export_refuses_an_existing_file_and_bad_sizes(tmp_path, default_onnx):
     runner = CliRunner()
     result = runner.invoke(app, ["export", "-o", str(default_onnx)])
