@@ -22,7 +22,7 @@ class Quantize(str, Enum):
 
 
 def command(
-    model: Optional[str] = typer.Argument(None, metavar="[MODEL]", help="NAME|PATH|hf://owner/repo[/file][@revision], as --model takes it (default: the default model)."),
+    model: Optional[str] = typer.Argument(None, metavar="[MODEL]", help="NAME|PATH|hf://owner/repo\\[/file]\\[@revision], as --model takes it (default: the default model)."),
     output: Path = typer.Option(..., "--output", "-o", help="The file to write, e.g. model.onnx."),
     format: Format = typer.Option(Format.onnx, "--format", help="Export format."),
     size: Optional[str] = typer.Option(None, "--size", help="A fixed input size, N or HEIGHTxWIDTH in multiples of 32 (default: dynamic height, width and batch)."),

@@ -125,7 +125,7 @@ def convert_command(
 
 @app.command("export-hub")
 def export_hub_command(
-    model: str = typer.Argument(..., metavar="MODEL", help="NAME|PATH|hf://owner/repo[/file][@revision]."),
+    model: str = typer.Argument(..., metavar="MODEL", help="NAME|PATH|hf://owner/repo\\[/file]\\[@revision]."),
     folder: Path = typer.Argument(..., metavar="DIR", help="The folder to write (created)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the files of an earlier export."),
 ) -> None:

@@ -17,6 +17,8 @@ import pytest
 import torch
 from PIL import Image
 
+from typer.testing import CliRunner
+
 from ptgfill_cli.models.init import golden_state_dict
 from tests.conftest import REPO_ROOT, shared_path
 
@@ -61,3 +63,22 @@ def test_converted_authors_checkpoint_inpaints_a_folder_of_real_faces(tmp_path):
         outside = hole == 0
         assert np.array_equal(filled[outside], original[outside])
         assert not np.array_equal(filled[~outside], original[~outside])
+
+
+def test_every_command_and_subcommand_renders_its_help():
+    import typer.main
+
+    from ptgfill_cli.cli.app import app
+
+    def paths(group, prefix=()):
+        for name, command in getattr(group, "commands", {}).items():
+            yield (*prefix, name)
+            yield from paths(command, (*prefix, name))
+
+    runner = CliRunner()
+    commands = list(paths(typer.main.get_command(app)))
+    assert ("export",) in commands and ("weights", "export-hub") in commands
+    for command in commands:
+        result = runner.invoke(app, [*command, "--help"])
+        assert result.exit_code == 0, (command, result.output)
+        assert "Usage:" in result.output
