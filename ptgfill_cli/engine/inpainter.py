@@ -59,9 +59,6 @@ class Network(Protocol):
     @property
     def size_multiple(self) -> int: ...
 
-    @property
-    def device_type(self) -> str: ...
-
     def generate(self, image: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
 
@@ -153,6 +150,9 @@ class Inpainter:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
         if hasattr(generator, "generate"):
+            if device is not None or channels_last is not None or precision != "fp32" or compile:
+                raise ValueError("device, channels_last, precision and compile apply to a PyTorch generator, "
+                                 f"not to a {generator.backend} network")
             self.network: Network = generator  # type: ignore[assignment]
         else:
             from .torch_network import TorchNetwork

@@ -75,7 +75,6 @@ class OnnxNetwork:
         self.path = path
         self.name = self.info.name
         self.fixed_size = self.info.fixed_size
-        self.device_type = "cuda" if self.session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"
 
     @property
     def size_multiple(self) -> int:

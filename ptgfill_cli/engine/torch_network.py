@@ -39,10 +39,6 @@ class TorchNetwork:
     def size_multiple(self) -> int:
         return self.generator.config.size_multiple
 
-    @property
-    def device_type(self) -> str:
-        return self.device.type
-
     def generate(self, image: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(refined, coarse) float32 (B, 3, H, W) for image (B, 3, H, W) in [0, 1] and
         known (B, 1, H, W), 1 = known."""

@@ -112,6 +112,8 @@ def test_a_fixed_size_export_pads_smaller_inputs_and_bounds_the_working_size(tmp
     assert refined.shape == (2, 3, 96, 128) and np.isfinite(refined).all()
     inpainter = Inpainter(network)
     assert inpainter.max_side == 128
+    with pytest.raises(ValueError, match="apply to a PyTorch generator"):
+        Inpainter(network, precision="bf16")
     photo = np.asarray(Image.open(EXAMPLES / "chelsea.png").convert("RGB"))  # 451x300: scaled to fit
     holes = np.zeros(photo.shape[:2], bool)
     holes[100:140, 150:260] = True
