@@ -11,6 +11,16 @@ from PIL import Image, ImageDraw
 
 from ..atomic import replace_atomically
 
+# Holes in pictures of masked inputs: magenta, which shows on snow, sky and shadow alike
+# (white holes vanished on bright photos). Mask pictures themselves stay white = hole.
+HOLE_DISPLAY_RGB = (1.0, 0.0, 1.0)
+
+
+def with_holes_shown(images: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) images with their holes (``known`` 0) painted HOLE_DISPLAY_RGB."""
+    colour = torch.tensor(HOLE_DISPLAY_RGB, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
+    return images * known + colour * (1 - known)
+
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """(B, C, H, W) floats in [0, 1] -> (B, H, W, 3) uint8."""

@@ -40,6 +40,7 @@ from ..atomic import replace_atomically, write_text_atomically
 from ..data.catalogue import EvalDataset, fit_image, resolve_dataset
 from ..data.datasets import read_rgb
 from ..data.eval_masks import MaskBucket, MaskProtocol, Pair, open_mask_protocol, pair_images, read_pairs, write_pairs
+from ..data.grids import with_holes_shown
 from ..data.masks import HOLE, hole_ratio
 from ..errors import PTGFillError
 from ..hub.integrity import sha256_of_file
@@ -711,7 +712,7 @@ def _grid_columns(pairs: Sequence[Pair], methods: Sequence[InpaintingMethod], lo
     if not cases:
         return None
     truth, known = _tensors(cases)
-    shown_input = truth * known + (1 - known)  # holes in white
+    shown_input = with_holes_shown(truth, known)
     columns = [shown_input]
     titles = ["input"]
     for method in methods:

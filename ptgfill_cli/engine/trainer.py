@@ -401,13 +401,14 @@ class Trainer:
 
     @torch.inference_mode()
     def write_samples(self, gt: torch.Tensor, known: torch.Tensor) -> Path:
-        """A PNG grid: masked input | mask | coarse | refined | composite | truth, one row per image."""
-        from ..data.grids import save_grid
+        """A PNG grid: masked input | mask (white = hole) | coarse | refined | composite | truth,
+        one row per image."""
+        from ..data.grids import save_grid, with_holes_shown
 
         gt, known = gt[:4], known[:4]
         out = self.ema(gt * known, known)
         comp = known * gt + (1 - known) * out.refined
-        columns = [gt * known + (1 - known), known.expand_as(gt), out.coarse, out.refined, comp, gt]
+        columns = [with_holes_shown(gt, known), (1 - known).expand_as(gt), out.coarse, out.refined, comp, gt]
         path = self.out_dir / "samples" / f"step_{self.step:08d}.png"
         save_grid(columns, path, titles=["input", "mask", "coarse", "refined", "composite", "truth"])
         return path

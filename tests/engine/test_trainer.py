@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torch.multiprocessing as mp
@@ -263,3 +264,20 @@ def test_a_run_that_reads_no_image_exports_nothing(tmp_path):
     with pytest.raises(PTGFillError, match="no training image could be read"):
         Trainer(_config(tmp_path / "run", steps=2, mode="generator"), samples).fit()
     assert not (tmp_path / "run" / "last.safetensors").exists()
+
+
+def test_sample_grid_shows_holes_in_magenta_and_the_mask_white_for_holes(tmp_path):
+    from PIL import Image
+
+    trainer = Trainer(_config(tmp_path, steps=1, mode="generator"), _samples())
+    gt, known = _batch()
+    path = trainer.write_samples(gt, known)
+    sheet = np.asarray(Image.open(path).convert("RGB"))
+    header, size, gap = 14, gt.shape[-1], 2
+    hole_y, hole_x = map(int, (known[0, 0] == 0).nonzero()[0])
+    known_y, known_x = map(int, (known[0, 0] == 1).nonzero()[0])
+    masked_input = sheet[header : header + size, :size]
+    mask_column = sheet[header : header + size, size + gap : 2 * size + gap]
+    assert tuple(masked_input[hole_y, hole_x]) == (255, 0, 255)
+    assert tuple(mask_column[hole_y, hole_x]) == (255, 255, 255)
+    assert tuple(mask_column[known_y, known_x]) == (0, 0, 0)
