@@ -73,6 +73,14 @@ def command(
     invert_mask: Annotated[
         bool, typer.Option("--invert-mask", help="Mask files mark holes in black instead of white.")
     ] = False,
+    dilate: Annotated[
+        int,
+        typer.Option(
+            "--dilate", min=0,
+            help="Grow every hole by N pixels before filling (object outlines drawn tight leave "
+            "the object's edge behind); pixels outside the grown hole stay exact.",
+        ),
+    ] = 0,
     model: Annotated[
         Optional[str],
         typer.Option(
@@ -202,6 +210,7 @@ def command(
             max_side=max_side,
             crop_margin=crop_margin,
             batch_size=batch_size,
+            dilate=dilate,
             **torch_options,
         )
     except PTGFillError as error:

@@ -140,6 +140,18 @@ def _split_bucket(part: str) -> tuple[str, str]:
     return bounds[0].strip(), bounds[1].strip()
 
 
+def dilate_holes(hole_mask: np.ndarray, pixels: int) -> np.ndarray:
+    """Grow a boolean hole mask by ``pixels`` in every direction (a disc, so corners round
+    off as a brush would): object outlines drawn tight leave the object's edge and shadow
+    to the fill otherwise."""
+    if pixels < 0:
+        raise ValueError(f"dilation must be 0 or more pixels, not {pixels}")
+    if pixels == 0 or not hole_mask.any():
+        return hole_mask
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pixels + 1, 2 * pixels + 1))
+    return cv2.dilate(hole_mask.astype(np.uint8), disc, borderType=cv2.BORDER_CONSTANT, borderValue=0).astype(bool)
+
+
 def parse_size(text: str) -> tuple[int, int]:
     """Parse ``"512"`` (square) or ``"HEIGHTxWIDTH"`` such as ``"384x512"`` into (height, width)."""
     parts = text.lower().replace("×", "x").split("x")

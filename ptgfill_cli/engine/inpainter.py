@@ -26,6 +26,7 @@ from ..data.image_io import (
     image_from_pil,
     mask_from_alpha,
 )
+from ..data.masks import dilate_holes
 from ..errors import InputError
 from .working import (
     DEFAULT_CROP_MARGIN,
@@ -126,7 +127,9 @@ class Inpainter:
 
     ``strategy`` (auto, original, resize, crop), ``max_side`` and ``crop_margin``
     choose the working image (see ``ptgfill_cli.engine.working``); ``batch_size`` is
-    how many same-size working images go through the network together.
+    how many same-size working images go through the network together; ``dilate`` grows
+    every hole by that many pixels before the fill (the result's ``hole_mask`` is the grown
+    one: pixels outside it are the input's).
     """
 
     def __init__(
@@ -142,7 +145,10 @@ class Inpainter:
         channels_last: bool | None = None,
         precision: str = "fp32",
         compile: bool = False,
+        dilate: int = 0,
     ) -> None:
+        if dilate < 0:
+            raise ValueError(f"dilate must be 0 or more pixels, not {dilate}")
         if strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
         if crop_margin < 0:
@@ -169,6 +175,7 @@ class Inpainter:
         self.max_side = max_side
         self.crop_margin = crop_margin
         self.batch_size = batch_size
+        self.dilate = dilate
         self.name = name
 
     @property
@@ -248,6 +255,7 @@ class Inpainter:
                 f"mask is {hole_mask.shape[1]}x{hole_mask.shape[0]} but the image is "
                 f"{source.width}x{source.height}"
             )
+        hole_mask = dilate_holes(hole_mask, self.dilate)
         if not hole_mask.any():
             return PreparedImage(source, hole_mask, output_alpha, [], time.perf_counter() - started)
         if hole_mask.all():

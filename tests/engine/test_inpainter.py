@@ -341,3 +341,18 @@ def test_compiled_network_gives_the_eager_fill_at_two_sizes():
         hole[20:40, 20:40] = True
         a, b = eager.inpaint(photo, hole).image.rgb, compiled.inpaint(photo, hole).image.rgb
         assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+
+
+def test_dilation_grows_the_hole_and_keeps_every_pixel_outside_it(generator):
+    rgb = photo()
+    hole_mask = np.zeros((75, 100), bool)
+    hole_mask[30:40, 40:50] = True
+    plain = Inpainter(generator).inpaint(rgb, hole_mask)
+    grown = Inpainter(generator, dilate=3).inpaint(rgb, hole_mask)
+    # a disc of radius 3: everything within 3 pixels of the hole, corners rounded off
+    distance = cv2.distanceTransform((~hole_mask).astype(np.uint8), cv2.DIST_L2, 5)
+    assert np.all(grown.hole_mask[distance <= 2.9]) and not np.any(grown.hole_mask[distance > 3.2])
+    assert np.array_equal(grown.pixels[~grown.hole_mask], rgb[~grown.hole_mask])
+    assert not np.array_equal(grown.pixels, plain.pixels)
+    with pytest.raises(ValueError, match="dilate"):
+        Inpainter(generator, dilate=-1)
