@@ -123,6 +123,44 @@ def convert_command(
     typer.echo(f"wrote {written} and {sidecar_path} (paper preset, per-token attention)")
 
 
+@app.command("cache")
+def cache_command(
+    remove: Optional[str] = typer.Option(
+        None, "--remove", metavar="hf://owner/repo[@revision]",
+        help="Delete this model's cached revisions (all of them, or the one named).",
+    ),
+    remove_all: bool = typer.Option(False, "--remove-all", help="Delete every cached ptgfill model."),
+    as_json: bool = typer.Option(False, "--json", help="Print the listing as JSON."),
+) -> None:
+    """List the ptgfill models in the Hub cache with their sizes, or remove some or all."""
+    from ..hub.cache import cached_ptgfill_files, hub_cache_dir, remove_cached_models
+    from ..hub.spec import parse_hub_uri
+
+    if remove is not None and remove_all:
+        raise InputError("give --remove or --remove-all, not both")
+    if remove is not None or remove_all:
+        ref = parse_hub_uri(remove) if remove is not None else None
+        removal = remove_cached_models(ref.repo_id if ref else None, ref.revision if ref else None)
+        if ref is not None and removal.revisions == 0:
+            raise InputError(f"{remove}: no cached ptgfill model (see `ptgfill weights cache`)")
+        typer.echo(f"removed {removal.revisions} cached revision(s), {_human_size(removal.freed_bytes)} freed")
+        return
+    files = cached_ptgfill_files()
+    if as_json:
+        typer.echo(json.dumps({"cache_dir": str(hub_cache_dir()), "total_bytes": sum(f.size for f in files), "files": [
+            {"uri": f.ref.uri, "path": str(f.path), "bytes": f.size, "branches": list(f.branches)} for f in files
+        ]}, indent=2))
+        return
+    typer.echo(f"Hub cache: {hub_cache_dir()}")
+    if not files:
+        typer.echo("no ptgfill models cached")
+        return
+    _echo_table(("HUB ID", "SIZE", "BRANCHES"),
+                [(f.ref.uri, _human_size(f.size), ", ".join(f.branches)) for f in files])
+    typer.echo(f"{len(files)} file(s), {_human_size(sum(f.size for f in files))}; "
+               "remove with --remove hf://owner/repo or --remove-all")
+
+
 @app.command("export-hub")
 def export_hub_command(
     model: str = typer.Argument(..., metavar="MODEL", help="NAME|PATH|hf://owner/repo\\[/file]\\[@revision]."),

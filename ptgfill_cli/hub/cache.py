@@ -85,6 +85,29 @@ def cached_ptgfill_files() -> list[CachedHubFile]:
     return found
 
 
+@dataclass(frozen=True)
+class CacheRemoval:
+    revisions: int
+    freed_bytes: int
+
+
+def remove_cached_models(repo_id: str | None = None, revision: str | None = None) -> CacheRemoval:
+    """Delete cached ptgfill models: every revision holding a ptgfill file (``repo_id`` None),
+    or those of ``repo_id`` (at ``revision``: a commit, branch or tag), with their blobs.
+    Other libraries' repositories in a shared Hugging Face cache are never touched."""
+    files = [cached for cached in cached_ptgfill_files()
+             if repo_id is None or cached.ref.repo_id == repo_id]
+    if revision is not None:
+        files = [cached for cached in files if revision in (cached.ref.revision, *cached.branches)]
+    commits = sorted({cached.ref.revision for cached in files})
+    if not commits:
+        return CacheRemoval(0, 0)
+    strategy = scan_cache_dir(hub_cache_dir()).delete_revisions(*commits)
+    freed = strategy.expected_freed_size
+    strategy.execute()
+    return CacheRemoval(len(commits), freed)
+
+
 def _is_ptgfill_file(path: Path) -> bool:
     try:
         return read_safetensors_header(path).metadata.get("format") == FORMAT_NAME

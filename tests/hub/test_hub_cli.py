@@ -118,3 +118,22 @@ def test_convert_refuses_a_checkpoint_that_does_not_fit(run_cli, tmp_path, lite_
 
     result = run_cli("weights", "convert", str(pth), str(tmp_path / "o.safetensors"), "--card-json", "[1]")
     assert result.exit_code == 2 and "--card-json must be a JSON object" in result.stderr
+
+
+def test_weights_cache_lists_sizes_and_removes_a_model(run_cli, hub_model, isolated_hub_env):
+    commit, _ = hub_model
+    assert run_cli("weights", "download", f"hf://{REPO}", "--revision", "v1").exit_code == 0
+    listing = run_cli("weights", "cache", "--json")
+    assert listing.exit_code == 0, listing.stderr
+    document = json.loads(listing.stdout)
+    [cached] = document["files"]
+    assert cached["uri"] == f"hf://{REPO}/model.safetensors@{commit}" and cached["bytes"] > 0
+    assert document["total_bytes"] == cached["bytes"]
+    assert "1 file(s)" in run_cli("weights", "cache").stdout
+
+    missing = run_cli("weights", "cache", "--remove", "hf://nobody/nothing")
+    assert missing.exit_code == 2 and "no cached ptgfill model" in missing.stderr
+    removed = run_cli("weights", "cache", "--remove", f"hf://{REPO}")
+    assert removed.exit_code == 0 and "removed 1 cached revision(s)" in removed.stdout
+    assert json.loads(run_cli("weights", "cache", "--json").stdout)["files"] == []
+    assert not any(path.is_file() for path in isolated_hub_env.rglob("*") if "blobs" in path.parts)
