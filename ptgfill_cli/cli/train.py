@@ -89,6 +89,7 @@ def command(
         masks=masks, vgg_weights=vgg_weights, init=init, resume=resume, show_progress=not (quiet or json_output),
         data_root=data_root, source_weights=weights, started_at=started_at,
         test_fraction=test_fraction,
+        announce=None if json_output else lambda line: typer.echo(f"ptgfill train: {line}", err=True),
     )
     if json_output:
         typer.echo(json.dumps(result.to_dict()))

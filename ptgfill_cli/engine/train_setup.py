@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from ..data.datasets import held_out_split, list_images
 from ..errors import PTGFillError
 from .train_data import InpaintingSamples, SourceMix, fixed_validation_masks, interleave, mask_source
 from .trainer import TrainConfig, Trainer, TrainResult
+
+FEW_VALIDATION_IMAGES = 8  # below this many, validation scores move by whole dB with one image
 
 
 def training_images(spec: str, data_root: str | Path | None, split: str) -> list[Path]:
@@ -111,8 +113,11 @@ def run_training(
     init: str | None = None, resume: str | None = None, show_progress: bool = True,
     data_root: str | Path | None = None, source_weights: Sequence[float] | None = None,
     started_at: float | None = None, test_fraction: float = 0.0,
+    announce: Callable[[str], None] | None = None,
 ) -> TrainResult:
-    """``started_at``: the ``time.monotonic()`` that ``config.time_limit`` counts from (default: now)."""
+    """``started_at``: the ``time.monotonic()`` that ``config.time_limit`` counts from (default: now).
+    ``announce`` receives one-line notes for the user (a resume, a thin validation set)."""
+    say = announce or (lambda line: None)
     train, val, sources = build_samples(
         config, data, val_data, val_fraction, val_count, masks, data_root, source_weights, test_fraction
     )
@@ -132,6 +137,13 @@ def run_training(
         init_state = load_model(init).generator.state_dict()
     trainer = Trainer(config, train, val, feature_extractor=features, init_generator=init_state,
                       clock_start=started_at)
+    if trainer.dist.is_main:
+        count = 0 if val is None else len(val)
+        if count == 0:
+            say("warning: no validation images, so no validation scores and no best.safetensors")
+        elif count < FEW_VALIDATION_IMAGES:
+            say(f"warning: only {count} validation image(s): their scores will be noisy "
+                "(more data, --val-fraction or --val-data)")
     validation = val_data or f"held-out {val_fraction:.0%} of each source by file-name hash (never trained on)"
     if test_fraction and not val_data:
         validation += f", after the first {test_fraction:.0%} by the same hash"
@@ -147,6 +159,8 @@ def run_training(
     if init is not None:
         trainer.data_description["init"] = init
     trainer.resume(resume)
+    if trainer.resumed_from is not None and trainer.dist.is_main:
+        say(f"resumed from {trainer.resumed_from} at step {trainer.step} of {config.steps}")
     if show_progress and trainer.dist.is_main:
         from .progress import TrainingProgress
 

@@ -230,6 +230,7 @@ class Trainer:
         self.images_seen = 0
         self.skipped_images = 0
         self.train_seconds = 0.0  # across resumes
+        self.resumed_from: Path | None = None  # the checkpoint resume() loaded
         self.validation: dict[str, float] = {}
         self.best_psnr = -math.inf
         self.data_description: dict[str, Any] = {
@@ -304,6 +305,7 @@ class Trainer:
         if not path.is_file():
             raise PTGFillError(f"--resume {spec}: no such checkpoint")
         self.load_checkpoint(path)
+        self.resumed_from = path
         if self.dist.is_main:
             log.info("resumed from %s at step %d", path, self.step)
 

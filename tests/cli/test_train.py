@@ -51,3 +51,18 @@ def test_bad_mix_and_duration_options_are_one_line_errors(tmp_path):
         assert finished.returncode == 2, (args, finished.stderr[-1000:])
         assert message in finished.stderr and "Traceback" not in finished.stderr, (args, finished.stderr[-1000:])
         assert len(finished.stderr.strip().splitlines()) == 1, finished.stderr
+
+
+def test_train_says_when_it_resumed_and_when_validation_is_thin(tmp_path):
+    out = tmp_path / "run"
+    common = [str(EXAMPLES), "--out", str(out), "--size", "64", "--batch-size", "2", "--mode", "generator",
+              "--perceptual", "none", "--workers", "0", "--device", "cpu", "--val-fraction", "0.2",
+              "--resume", "auto", "--quiet"]
+    first = _train(*common, "--steps", "1")
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "resumed" not in first.stderr
+    assert "ptgfill train: warning: only" in first.stderr and "validation image(s)" in first.stderr
+    second = _train(*common, "--steps", "2")
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert f"ptgfill train: resumed from {out / 'checkpoints'}" in second.stderr
+    assert "at step 1 of 2" in second.stderr
