@@ -27,7 +27,7 @@ def command(
     format: Format = typer.Option(Format.onnx, "--format", help="Export format."),
     size: Optional[str] = typer.Option(None, "--size", help="A fixed input size, N or HEIGHTxWIDTH in multiples of 32 (default: dynamic height, width and batch)."),
     fp16: bool = typer.Option(False, "--fp16", help="Half-precision weights and arithmetic (float32 inputs and outputs)."),
-    quantize: Quantize = typer.Option(Quantize.none, "--quantize", help="8-bit weights: 'dynamic' (onnxruntime's dynamic quantisation; activations quantised per call)."),
+    quantize: Quantize = typer.Option(Quantize.none, "--quantize", help="8-bit weights: 'dynamic' (onnxruntime's dynamic quantisation of the transformer's matrices; the convolutions stay float, as 8-bit ones spoil the fill)."),
     opset: int = typer.Option(17, "--opset", min=13, help="ONNX opset."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON line."),

@@ -373,6 +373,8 @@ def speedups(results: list[BenchmarkResult]) -> list[dict[str, Any]]:
             published = other.model.startswith("paper")
             if other.implementation == "straightforward" and other.model != fast.model and not published:
                 continue
+            if other.implementation in (EAGER, ONNXRUNTIME) and other.model != fast.model:
+                continue  # other runtimes of the same network only
             versus = other.implementation if other.model == "-" else f"{other.implementation} {other.model}"
             rows.append({
                 "model": fast.model, "size": fast.size, "batch_size": fast.batch_size,
