@@ -105,7 +105,7 @@ def export_generator_onnx(
         traced = Path(folder) / "traced.onnx"
         _trace(network, sample, traced, dynamic_size=fixed_size is None, opset=opset)
         final = _convert(traced, info.weights, Path(folder))
-        graph = _with_metadata(final, info)
+        graph = _with_metadata(final, info, opset)
         replace_atomically(output, lambda temporary: temporary.write_bytes(graph))
     return output
 
@@ -179,12 +179,12 @@ def _constants_as_initializers(graph) -> None:
     graph.graph.node.extend(kept)
 
 
-def _with_metadata(path: Path, info: OnnxModelInfo) -> bytes:
+def _with_metadata(path: Path, info: OnnxModelInfo, opset: int) -> bytes:
     import onnx
 
     graph = onnx.load(str(path))
     del graph.metadata_props[:]
-    for key, value in info.to_metadata().items():
+    for key, value in {**info.to_metadata(), "ptgfill.opset": str(opset)}.items():
         graph.metadata_props.add(key=key, value=value)
     graph.producer_name = "ptgfill"
     graph.doc_string = (

@@ -82,7 +82,7 @@ def test_the_file_names_its_inputs_and_carries_config_and_card(default_onnx):
     loaded = load_model(None)
     assert info.name == loaded.name and info.config == loaded.config and info.card == loaded.card
     assert info.fixed_size is None and info.weights == "fp32" and "multiples of 32" in metadata["ptgfill.sizes"]
-    assert "1 = known pixel" in metadata["ptgfill.inputs"]
+    assert "1 = known pixel" in metadata["ptgfill.inputs"] and metadata["ptgfill.opset"] == "17"
 
 
 def test_an_onnx_file_from_elsewhere_is_refused_with_one_line(tmp_path):
