@@ -19,14 +19,6 @@ from ptgfill_cli.models import inception, lpips
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def photo(name: str, size: int = 96) -> torch.Tensor:
     """A real photo, centre square resized to ``size``, as (1, 3, size, size) float64 in [0, 1]."""
     with Image.open(EXAMPLES / name) as image:

@@ -31,14 +31,6 @@ TOLERANCE = 1e-4  # fp32 in [0, 1] units: 0.03 grey levels
 PARITY_SIZES = ((64, 96), (160, 128))  # (height, width), neither the traced 256x256
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def default_onnx(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("onnx") / "default.onnx"

@@ -55,16 +55,6 @@ def isolated_hub_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 # ---------------------------------------------------------------- models
 
 
-@pytest.fixture(autouse=True)
-def single_torch_thread() -> Iterator[None]:
-    """One intra-op thread: these models are small, and on a busy 2-core machine
-    OpenMP threads waiting on each other made a 32x32 convolution 200x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="session")
 def lite_generator() -> PTGFillGenerator:
     """A randomly initialised lite generator: plumbing for tests, never shipped."""
