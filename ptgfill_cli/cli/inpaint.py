@@ -151,6 +151,18 @@ def command(
             help="Output format; default png, or the suffix of an output file name.",
         ),
     ] = None,
+    name: Annotated[
+        Optional[str],
+        typer.Option(
+            "--name", show_default=False,
+            help="Output file names in a folder, from {stem} and {ext}, e.g. '{stem}_filled.{ext}' "
+            "(default '{stem}.{ext}').",
+        ),
+    ] = None,
+    suffix: Annotated[
+        Optional[str],
+        typer.Option("--suffix", show_default=False, help="Shorthand for --name '{stem}SUFFIX.{ext}', e.g. _filled."),
+    ] = None,
     quality: Annotated[int, typer.Option("--quality", min=1, max=100, help="JPEG and WebP quality.")] = 95,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace existing outputs instead of failing those images.")
@@ -169,7 +181,7 @@ def command(
 
     Exit status: 0 all filled, 1 some failed (the others are written), 2 usage error.
     """
-    from ..data.pairing import expand_image_args, plan_jobs
+    from ..data.pairing import DEFAULT_NAME_TEMPLATE, expand_image_args, plan_jobs
     from ..engine.batch import load_shared_mask, run_file_jobs
     from ..engine.inpainter import Inpainter
 
@@ -181,8 +193,12 @@ def command(
             raise PTGFillError("give either --mask or --alpha-mask, not both")
         if invert_mask and alpha_mask:
             raise PTGFillError("--invert-mask applies to mask files, not to --alpha-mask")
+        if name is not None and suffix is not None:
+            raise PTGFillError("give --name or --suffix, not both")
+        template = name or ("{stem}" + suffix + ".{ext}" if suffix is not None else DEFAULT_NAME_TEMPLATE)
         jobs = plan_jobs(
             expand_image_args(images),
+            name_template=template,
             mask=mask,
             output=output,
             output_format=None if output_format is None else output_format.value,

@@ -13,6 +13,7 @@ from .image_io import SUFFIX_FORMATS
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
 OUTPUT_FORMATS: tuple[str, ...] = ("png", "jpg", "webp", "tiff", "bmp", "same")
+DEFAULT_NAME_TEMPLATE = "{stem}.{ext}"  # an output file's name in a folder: the input's stem
 _GLOB_CHARACTERS = frozenset("*?[")
 
 
@@ -93,6 +94,7 @@ def plan_jobs(
     output_format: str | None = None,
     save_coarse: bool = False,
     overwrite: bool = False,
+    name_template: str = DEFAULT_NAME_TEMPLATE,
 ) -> list[FileJob]:
     """One job per image.
 
@@ -102,7 +104,10 @@ def plan_jobs(
     ``output_format``: png, jpg, webp, tiff, bmp or same (as the input); None is the
     output file's suffix, or png for a folder. Problems with the arguments as a whole
     raise PTGFillError; problems of one image go in that job's ``error``.
+    ``name_template``: an output's name in a folder, from the input's ``{stem}`` and the
+    output format's ``{ext}``; it must end in ``.{ext}``.
     """
+    check_name_template(name_template)
     if output_format is not None and output_format not in OUTPUT_FORMATS:
         raise PTGFillError(f"unknown output format {output_format!r}; use one of {', '.join(OUTPUT_FORMATS)}")
     if mask is not None and not mask.exists():
@@ -115,7 +120,7 @@ def plan_jobs(
         if output_is_file:
             output_path = output
         else:
-            output_path = output / f"{image_path.stem}.{_suffix_for(image_path, output_format)}"
+            output_path = output / name_template.format(stem=image_path.stem, ext=_suffix_for(image_path, output_format))
         coarse_path = (
             output_path.with_name(f"{output_path.stem}_coarse{output_path.suffix}") if save_coarse else None
         )
@@ -134,6 +139,18 @@ def plan_jobs(
             claimed.update({target: image_path for target in (output_path, coarse_path) if target})
         jobs.append(FileJob(image_path, mask_path, output_path, coarse_path, error))
     return jobs
+
+
+def check_name_template(template: str) -> None:
+    """PTGFillError unless ``template`` names a file from ``{stem}`` and ends in ``.{ext}``."""
+    if not template.endswith(".{ext}"):
+        raise PTGFillError(f"--name {template!r} must end in .{{ext}} (the output format sets the extension)")
+    try:
+        name = template.format(stem="photo", ext="png")
+    except (KeyError, IndexError, ValueError) as error:
+        raise PTGFillError(f"--name {template!r}: only {{stem}} and {{ext}} can be filled in ({error})") from None
+    if "{stem}" not in template or "/" in name or "\\" in name or name.startswith("."):
+        raise PTGFillError(f"--name {template!r} must use {{stem}} and name a file, not a path or a hidden file")
 
 
 def _output_is_file(output: Path, image_count: int, output_format: str | None) -> bool:

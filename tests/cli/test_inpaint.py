@@ -329,3 +329,18 @@ def test_precision_choices_are_the_runtime_ones():
     from ptgfill_cli.engine.runtime import AUTOCAST_DTYPES
 
     assert [choice.value for choice in Precision] == list(AUTOCAST_DTYPES)
+
+
+def test_output_names_from_a_suffix_or_a_template(model_path, tmp_path):
+    for name in ("a.png", "b.png"):
+        write_photo(tmp_path / "in" / name)
+    write_mask(tmp_path / "mask.png")
+    common = (tmp_path / "in", "-m", tmp_path / "mask.png", "--model", model_path, "-q")
+    assert invoke(*common, "-o", tmp_path / "s", "--suffix", "_filled").exit_code == 0
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == ["a_filled.png", "b_filled.png"]
+    assert invoke(*common, "-o", tmp_path / "t", "--name", "filled-{stem}.{ext}", "--format", "jpg").exit_code == 0
+    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == ["filled-a.jpg", "filled-b.jpg"]
+    bad = invoke(*common, "-o", tmp_path / "u", "--name", "{stem}.png")
+    assert bad.exit_code == 2 and "must end in .{ext}" in bad.stderr
+    both = invoke(*common, "-o", tmp_path / "u", "--name", "{stem}.{ext}", "--suffix", "_x")
+    assert both.exit_code == 2 and "not both" in both.stderr

@@ -103,3 +103,15 @@ def test_bad_mask_and_output_arguments(tree):
     touch(tree / "out-file")
     with pytest.raises(PTGFillError, match="exists and is not a folder"):
         plan_jobs(images, mask=None, output=tree / "out-file")
+
+
+def test_output_name_templates(tree):
+    images = expand_image_args([str(tree / "photos")])
+    named = plan_jobs(images, mask=None, output=tree / "out", output_format="same",
+                      name_template="{stem}_filled.{ext}", save_coarse=True)
+    assert [job.output_path.name for job in named] == ["a_filled.jpg", "b_filled.png", "c_filled.webp"]
+    assert named[0].coarse_path.name == "a_filled_coarse.jpg"
+    for template, message in [("{stem}.png", "must end in .{ext}"), ("out.{ext}", "must use {stem}"),
+                              ("{stem}/{stem}.{ext}", "not a path"), ("{name}.{ext}", "only {stem} and {ext}")]:
+        with pytest.raises(PTGFillError, match=message.replace("{", r"\{").replace("}", r"\}").replace(".", r"\.")):
+            plan_jobs(images, mask=None, output=tree / "out", name_template=template)
