@@ -33,7 +33,7 @@ def command(
     import torch
 
     from ..engine.allocator import allocator_state
-    from ..engine.benchmark import benchmark_generator, benchmark_inpaint_path, speedups
+    from ..engine.benchmark import benchmark_generator, benchmark_inpaint_path, onnx_network_for, speedups
     from ..engine.device import resolve_device
     from ..engine.runtime import AUTOCAST_DTYPES
     from ..errors import PTGFillError
@@ -46,12 +46,13 @@ def command(
     results = []
     for position, spec in enumerate(model):
         generator, name = _load(spec, attention)
+        onnx_network = onnx_network_for(generator, threads) if Backend.onnxruntime in backend else None
         for s in size:
             for b in batch_size:
                 results += benchmark_generator(
                     generator, name, s, b, target, precision, warmup, repeats, compare,
                     compile_model, channels_last, telea=compare and position == 0,
-                    onnxruntime=Backend.onnxruntime in backend, threads=threads,
+                    onnx_network=onnx_network,
                 )
             if inpaint_path:
                 for overlap in (True, False) if compare else (True,):

@@ -181,7 +181,7 @@ def command(
 
     Exit status: 0 all filled, 1 some failed (the others are written), 2 usage error.
     """
-    from ..data.pairing import DEFAULT_NAME_TEMPLATE, expand_image_args, plan_jobs
+    from ..data.pairing import expand_image_args, output_name_template, plan_jobs
     from ..engine.batch import load_shared_mask, run_file_jobs
     from ..engine.inpainter import Inpainter
 
@@ -193,12 +193,9 @@ def command(
             raise PTGFillError("give either --mask or --alpha-mask, not both")
         if invert_mask and alpha_mask:
             raise PTGFillError("--invert-mask applies to mask files, not to --alpha-mask")
-        if name is not None and suffix is not None:
-            raise PTGFillError("give --name or --suffix, not both")
-        template = name or ("{stem}" + suffix + ".{ext}" if suffix is not None else DEFAULT_NAME_TEMPLATE)
         jobs = plan_jobs(
             expand_image_args(images),
-            name_template=template,
+            name_template=output_name_template(name, suffix),
             mask=mask,
             output=output,
             output_format=None if output_format is None else output_format.value,
@@ -208,15 +205,6 @@ def command(
         loaded_masks = {}
         if mask is not None and mask.is_file():
             loaded_masks[mask] = load_shared_mask(mask, invert=invert_mask)
-        if backend is Backend.onnxruntime:
-            if precision is not Precision.fp32 or compile_model:
-                raise PTGFillError(
-                    "--precision and --compile are PyTorch's; an ONNX file's precision is set when "
-                    "it is exported (ptgfill export --fp16)"
-                )
-            torch_options = {}
-        else:
-            torch_options = {"precision": precision.value, "compile": compile_model}
         inpainter = Inpainter.from_pretrained(
             model,
             device=device,
@@ -227,7 +215,8 @@ def command(
             crop_margin=crop_margin,
             batch_size=batch_size,
             dilate=dilate,
-            **torch_options,
+            precision=precision.value,
+            compile=compile_model,
         )
     except PTGFillError as error:
         report.usage_error(error)

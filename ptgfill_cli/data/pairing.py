@@ -141,6 +141,15 @@ def plan_jobs(
     return jobs
 
 
+def output_name_template(name: str | None = None, suffix: str | None = None) -> str:
+    """The template ``--name`` gives, or ``{stem}SUFFIX.{ext}`` for ``--suffix``, or the default."""
+    if name is not None and suffix is not None:
+        raise PTGFillError("give --name or --suffix, not both")
+    if name is not None:
+        return name
+    return DEFAULT_NAME_TEMPLATE if suffix is None else "{stem}" + suffix + ".{ext}"
+
+
 def check_name_template(template: str) -> None:
     """PTGFillError unless ``template`` names a file from ``{stem}`` and ends in ``.{ext}``."""
     if not template.endswith(".{ext}"):

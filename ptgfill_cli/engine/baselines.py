@@ -17,7 +17,7 @@ on its holes alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import cv2
 import numpy as np
@@ -25,6 +25,9 @@ import torch
 
 from ..errors import PTGFillError
 from ..models.generator import PTGFillGenerator
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .onnx_network import OnnxNetwork
 
 OPENCV_RADIUS = 3
 OPENCV_METHODS: dict[str, tuple[int, str]] = {
@@ -92,7 +95,7 @@ class OnnxMethod:
     """An exported ONNX generator (``ptgfill export``) on onnxruntime."""
 
     name: str
-    network: object  # engine.onnx_network.OnnxNetwork
+    network: OnnxNetwork
     description: str
 
     def fill(self, image: torch.Tensor, known: torch.Tensor) -> torch.Tensor:

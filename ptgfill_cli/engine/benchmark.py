@@ -16,12 +16,15 @@ import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 import torch
 
 from .runtime import AUTOCAST_DTYPES, compiled_for_inference
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .onnx_network import OnnxNetwork
 
 INPAINT_PATHS = ("inpaint path", "inpaint path (serial)")  # overlapped, serial
 EAGER = "ptgfill eager"  # beside a compiled "ptgfill", the same network uncompiled
@@ -206,12 +209,12 @@ def benchmark_generator(
     model: torch.nn.Module, model_name: str, size: int, batch_size: int, device: torch.device,
     precision: str = "fp32", warmup: int = 2, repeats: int = 5, compare: bool = True,
     compile_model: bool = False, channels_last: bool | None = None, telea: bool = True,
-    onnxruntime: bool = False, threads: int | None = None,
+    onnx_network: OnnxNetwork | None = None,
 ) -> list[BenchmarkResult]:
     """Time ptgfill's generator and, with ``compare``, the straightforward computation
     (fp32, batch as given); with ``telea``, OpenCV Telea on the same inputs; with
-    ``compile_model``, the compiled generator and the eager one; with ``onnxruntime``,
-    the generator exported to ONNX on onnxruntime (``threads`` its CPU threads).
+    ``compile_model``, the compiled generator and the eager one; with ``onnx_network``
+    (:func:`onnx_network_for` of the same model), onnxruntime.
     ``channels_last`` None: as ``Inpainter`` chooses (on for CPU)."""
     from ..models.reference import straightforward_copy
 
@@ -242,8 +245,9 @@ def benchmark_generator(
     runs = {"ptgfill": run_fast}
     if compile_model:
         runs[EAGER] = lambda: run_eager().refined
-    if onnxruntime:
-        runs[ONNXRUNTIME] = _onnxruntime_runner(fast, image, known, threads)
+    if onnx_network is not None:
+        pixels, mask = image.cpu().numpy(), known.cpu().numpy()
+        runs[ONNXRUNTIME] = lambda: onnx_network.generate(pixels, mask)[0]
     if compare:
         reference = straightforward_copy(fast).to(device)
 
@@ -258,7 +262,7 @@ def benchmark_generator(
     # (what the counter can see) does the same arithmetic.
     # torch's counter sees only torch: a compiled model's and onnxruntime's arithmetic is the
     # eager network's.
-    eager_gflop = counted_gflop(run_eager) if compile_model or onnxruntime else None
+    eager_gflop = counted_gflop(run_eager) if compile_model or onnx_network is not None else None
     gflop = {
         name: eager_gflop if name in (EAGER, ONNXRUNTIME) or (name == "ptgfill" and compile_model) else counted_gflop(run)
         for name, run in runs.items()
@@ -290,20 +294,17 @@ def benchmark_generator(
     return results
 
 
-def _onnxruntime_runner(
-    model: torch.nn.Module, image: torch.Tensor, known: torch.Tensor, threads: int | None
-) -> Callable[[], np.ndarray]:
-    """The model exported to a temporary ONNX file and loaded by onnxruntime (on the CPU)."""
+def onnx_network_for(model: torch.nn.Module, threads: int | None = None) -> OnnxNetwork:
+    """The model exported to a temporary ONNX file (dynamic size and batch, so once serves
+    every benchmark case) and loaded by onnxruntime on the CPU."""
     import tempfile
 
-    from ..engine.onnx_network import OnnxNetwork
     from ..export.onnx_export import export_generator_onnx
+    from .onnx_network import OnnxNetwork
 
     with tempfile.TemporaryDirectory(prefix="ptgfill-benchmark-") as folder:
-        path = export_generator_onnx(model.cpu(), "benchmark", Path(folder) / "model.onnx")
-        network = OnnxNetwork(path, device="cpu", threads=threads)
-    pixels, mask = image.cpu().numpy(), known.cpu().numpy()
-    return lambda: network.generate(pixels, mask)[0]
+        path = export_generator_onnx(model, "benchmark", Path(folder) / "model.onnx")
+        return OnnxNetwork(path, device="cpu", threads=threads)
 
 
 def benchmark_inpaint_path(

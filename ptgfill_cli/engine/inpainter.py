@@ -207,6 +207,11 @@ class Inpainter:
 
             if model is None:
                 raise InputError("--backend onnxruntime needs --model FILE.onnx (made by ptgfill export)")
+            if options.pop("precision", "fp32") != "fp32" or options.pop("compile", False):
+                raise InputError(
+                    "--precision and --compile are PyTorch's; an ONNX file's precision is set when "
+                    "it is exported (ptgfill export --fp16)"
+                )
             network = OnnxNetwork(model, device=str(device), threads=threads)
             return cls(network, name=network.name, **options)
         import torch

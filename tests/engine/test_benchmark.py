@@ -116,3 +116,17 @@ def test_benchmark_rejects_a_missing_device():
     result = CliRunner().invoke(app, ["benchmark", "--device", "cuda", "--size", "64"])
     assert result.exit_code == 2
     assert "CUDA is not available" in result.output
+
+
+def test_onnxruntime_and_eager_are_timed_beside_the_compiled_or_eager_network():
+    pytest.importorskip("onnxruntime")
+    from ptgfill_cli.engine.benchmark import onnx_network_for
+
+    model = build_generator("lite", seed=0)
+    network = onnx_network_for(model, threads=1)
+    results = benchmark_generator(model, "lite", 64, 2, torch.device("cpu"), warmup=1, repeats=2,
+                                  telea=False, onnx_network=network)
+    assert [r.implementation for r in results] == ["ptgfill", "onnxruntime", "straightforward"]
+    assert results[1].max_abs_diff_vs_straightforward < 1e-4 and results[1].gflop == results[0].gflop
+    rows = speedups(results)
+    assert {row["versus"] for row in rows} == {"onnxruntime lite", "straightforward lite"}
