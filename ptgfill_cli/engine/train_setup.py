@@ -137,13 +137,6 @@ def run_training(
         init_state = load_model(init).generator.state_dict()
     trainer = Trainer(config, train, val, feature_extractor=features, init_generator=init_state,
                       clock_start=started_at)
-    if trainer.dist.is_main:
-        count = 0 if val is None else len(val)
-        if count == 0:
-            say("warning: no validation images, so no validation scores and no best.safetensors")
-        elif count < FEW_VALIDATION_IMAGES:
-            say(f"warning: only {count} validation image(s): their scores will be noisy "
-                "(more data, --val-fraction or --val-data)")
     validation = val_data or f"held-out {val_fraction:.0%} of each source by file-name hash (never trained on)"
     if test_fraction and not val_data:
         validation += f", after the first {test_fraction:.0%} by the same hash"
@@ -159,8 +152,15 @@ def run_training(
     if init is not None:
         trainer.data_description["init"] = init
     trainer.resume(resume)
-    if trainer.resumed_from is not None and trainer.dist.is_main:
-        say(f"resumed from {trainer.resumed_from} at step {trainer.step} of {config.steps}")
+    if trainer.dist.is_main:
+        if trainer.resumed_from is not None:
+            say(f"resumed from {trainer.resumed_from} at step {trainer.step} of {config.steps}")
+        count = 0 if val is None else len(val)
+        if count == 0:
+            say("warning: no validation images, so no validation scores and no best.safetensors")
+        elif count < FEW_VALIDATION_IMAGES:
+            say(f"warning: only {count} validation image(s): their scores will be noisy "
+                "(more data, --val-fraction or --val-data)")
     if show_progress and trainer.dist.is_main:
         from .progress import TrainingProgress
 

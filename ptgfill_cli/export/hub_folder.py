@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import write_text_atomically
+from ..config import PTGFillConfig
 from ..errors import PTGFillError
 from ..hub.layout import CONFIG_FILENAME, FORMAT_NAME, FORMAT_VERSION, MODEL_FILENAME
 
@@ -45,12 +46,12 @@ def export_hub_folder(model: str | None, folder: str | Path, *, overwrite: bool 
     return folder
 
 
-def flat_config(config: Any) -> dict[str, Any]:
+def flat_config(config: PTGFillConfig) -> dict[str, Any]:
     """``config.json`` as Hub tools expect it: the network's fields at the top level."""
     return {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "model_type": "ptgfill", **config.to_dict()}
 
 
-def hub_model_card(name: str, config: Any, card: dict[str, Any], body: str | None = None) -> str:
+def hub_model_card(name: str, config: PTGFillConfig, card: dict[str, Any], body: str | None = None) -> str:
     """A README.md with the Hub's YAML header (licence, library, tags, metrics) and a body:
     the model's own card text where one ships, else its description."""
     from huggingface_hub import EvalResult, ModelCardData
