@@ -26,8 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ptgfill_cli.data.grids import save_grid, to_uint8  # noqa: E402
-from ptgfill_cli.engine.train_setup import build_samples  # noqa: E402
-from ptgfill_cli.engine.trainer import TrainConfig  # noqa: E402
+from ptgfill_cli.training.setup import build_samples  # noqa: E402
+from ptgfill_cli.training.trainer import TrainConfig  # noqa: E402
 from ptgfill_cli.hub.resolve import load_model  # noqa: E402
 from ptgfill_cli.metrics import psnr, ssim  # noqa: E402
 

@@ -20,9 +20,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from ptgfill_cli.engine.benchmark import PeakMemory
-from ptgfill_cli.engine.inpainter import Inpainter
-from ptgfill_cli.engine.working import plan_working
+from ptgfill_cli.benchmark import PeakMemory
+from ptgfill_cli.inference.inpainter import Inpainter
+from ptgfill_cli.inference.working import plan_working
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

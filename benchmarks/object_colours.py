@@ -24,11 +24,11 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ptgfill_cli.data.catalogue import fit_image  # noqa: E402
+from ptgfill_cli.evaluation.catalogue import fit_image  # noqa: E402
 from ptgfill_cli.data.datasets import read_rgb  # noqa: E402
 from ptgfill_cli.data.grids import save_grid, to_uint8  # noqa: E402
 from ptgfill_cli.data.masks import generate_mask, mask_rng  # noqa: E402
-from ptgfill_cli.engine.baselines import build_methods  # noqa: E402
+from ptgfill_cli.evaluation.baselines import build_methods  # noqa: E402
 
 BUCKETS = ((0.05, 0.15), (0.15, 0.25), (0.25, 0.4))
 RING = 16

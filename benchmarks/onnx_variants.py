@@ -12,8 +12,8 @@ import statistics
 
 import torch
 
-from ptgfill_cli.engine.benchmark import benchmark_inputs, time_interleaved
-from ptgfill_cli.engine.onnx_network import OnnxNetwork
+from ptgfill_cli.benchmark import benchmark_inputs, time_interleaved
+from ptgfill_cli.inference.onnx_network import OnnxNetwork
 from ptgfill_cli.hub.resolve import load_model
 
 

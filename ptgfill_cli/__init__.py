@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from .version import __version__
 
 _EXPORTS = {
     "PTGFillConfig": ("ptgfill_cli.config", "PTGFillConfig"),
@@ -17,7 +17,7 @@ _EXPORTS = {
     "PTGFillGenerator": ("ptgfill_cli.models.generator", "PTGFillGenerator"),
     "SNPatchGANDiscriminator": ("ptgfill_cli.models.discriminator", "SNPatchGANDiscriminator"),
     "build_generator": ("ptgfill_cli.models.factory", "build_generator"),
-    "Inpainter": ("ptgfill_cli.engine.inpainter", "Inpainter"),
+    "Inpainter": ("ptgfill_cli.inference.inpainter", "Inpainter"),
     "load_model": ("ptgfill_cli.hub.resolve", "load_model"),
 }
 
@@ -25,7 +25,7 @@ __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import PRESETS, PTGFillConfig, preset
-    from .engine.inpainter import Inpainter
+    from .inference.inpainter import Inpainter
     from .hub.resolve import load_model
     from .models.discriminator import SNPatchGANDiscriminator
     from .models.factory import build_generator

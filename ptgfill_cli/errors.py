@@ -17,3 +17,7 @@ class ModelNotFoundError(PTGFillError):
 
 class WeightsError(PTGFillError):
     """A weights file is corrupt, has the wrong hash, or does not fit the config."""
+
+
+class EvaluationError(PTGFillError):
+    """Settings that cannot be evaluated, or an output folder that holds something else."""

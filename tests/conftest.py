@@ -11,6 +11,9 @@ import torch
 # compete with other work on a small shared machine.
 torch.set_num_threads(1)
 
+# The Hub fixtures (isolated environment, loopback Hub, small models) for every test folder.
+from tests.fake_hub import *  # noqa: E402,F401,F403
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO_ROOT / "examples"
 SHARED = REPO_ROOT.parent / "shared"

@@ -14,9 +14,8 @@ from PIL import Image
 from ptgfill_cli import metrics
 from ptgfill_cli.data.grids import to_uint8
 from ptgfill_cli.errors import WeightsError
-from ptgfill_cli.models import inception, lpips
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+from ptgfill_cli.evaluation import inception, lpips
+from tests.conftest import EXAMPLES
 
 
 def photo(name: str, size: int = 96) -> torch.Tensor:

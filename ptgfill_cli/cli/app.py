@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional
 
 import typer
 
-from .. import __version__
+from ..version import __version__
 from ..errors import PTGFillError
 from . import benchmark, evaluate, export, inpaint, make_masks, train, weights
 
@@ -39,7 +39,7 @@ def _root(
     ),
 ) -> None:
     """Fill holes in images with PTG-Fill."""
-    from ..engine.allocator import keep_freed_memory
+    from ..runtime.allocator import keep_freed_memory
 
     keep_freed_memory()  # a command's process holds its peak memory anyway; see the module
 

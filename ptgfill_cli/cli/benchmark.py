@@ -32,10 +32,10 @@ def command(
     """Time the generator; ratios against the other implementations come from the same run."""
     import torch
 
-    from ..engine.allocator import allocator_state
-    from ..engine.benchmark import benchmark_generator, benchmark_inpaint_path, onnx_network_for, speedups
-    from ..engine.device import resolve_device
-    from ..engine.runtime import AUTOCAST_DTYPES
+    from ..runtime.allocator import allocator_state
+    from ..benchmark import benchmark_generator, benchmark_inpaint_path, onnx_network_for, speedups
+    from ..runtime.device import resolve_device
+    from ..runtime.precision import AUTOCAST_DTYPES
     from ..errors import PTGFillError
 
     if precision not in AUTOCAST_DTYPES:

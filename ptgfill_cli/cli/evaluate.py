@@ -48,7 +48,7 @@ def command(
 
     Exit status: 0 when every case was evaluated, 1 when some failed, 2 for usage errors.
     """
-    from ..data.catalogue import FITS, describe_catalogue
+    from ..evaluation.catalogue import FITS, describe_catalogue
     from ..data.masks import parse_buckets
 
     if list_datasets:
@@ -65,9 +65,11 @@ def command(
     except ValueError as error:
         raise PTGFillError(f"--buckets: {error}") from None
 
-    from ..engine.baselines import build_methods
-    from ..engine.device import resolve_device
-    from ..engine.evaluator import EvaluationSettings, evaluate, parse_metrics
+    from ..evaluation.baselines import build_methods
+    from ..runtime.device import resolve_device
+    from ..evaluation.evaluator import evaluate
+    from ..evaluation.metric_info import parse_metrics
+    from ..evaluation.settings import EvaluationSettings
 
     target = resolve_device(device)
     chosen_metrics = parse_metrics(metrics)
@@ -145,7 +147,7 @@ def _print_result(result: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from ..engine.report import long_table
+    from ..evaluation.report import long_table
 
     console = Console()
     if not console.is_terminal:

@@ -14,7 +14,7 @@ import typer
 from ..errors import PTGFillError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..engine.batch import FileResult
+    from ..inference.batch import FileResult
 
 
 class Strategy(str, Enum):
@@ -182,8 +182,8 @@ def command(
     Exit status: 0 all filled, 1 some failed (the others are written), 2 usage error.
     """
     from ..data.pairing import expand_image_args, output_name_template, plan_jobs
-    from ..engine.batch import load_shared_mask, run_file_jobs
-    from ..engine.inpainter import Inpainter
+    from ..inference.batch import load_shared_mask, run_file_jobs
+    from ..inference.inpainter import Inpainter
 
     report = _Report(quiet=quiet, json_lines=json_lines)
     try:

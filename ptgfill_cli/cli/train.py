@@ -1,4 +1,4 @@
-"""The `ptgfill train` command: a thin layer over :class:`ptgfill_cli.engine.trainer.Trainer`."""
+"""The `ptgfill train` command: a thin layer over :class:`ptgfill_cli.training.trainer.Trainer`."""
 
 from __future__ import annotations
 
@@ -61,8 +61,8 @@ def command(
     """Train PTG-Fill; run under `torchrun --nproc-per-node N -m ptgfill_cli train ...` for DDP."""
     started_at = time.monotonic()
     from ..durations import parse_duration
-    from ..engine.train_setup import run_training
-    from ..engine.trainer import TrainConfig
+    from ..training.setup import run_training
+    from ..training.trainer import TrainConfig
     from ..errors import PTGFillError
     from ..losses import PERCEPTUAL_WEIGHTS, LossWeights
 

@@ -198,7 +198,7 @@ def _with_metadata(path: Path, info: OnnxModelInfo, opset: int) -> bytes:
 
 
 def _compare(network: nn.Module, path: Path, size: tuple[int, int]) -> float:
-    from ..engine.onnx_network import OnnxNetwork
+    from ..inference.onnx_network import OnnxNetwork
 
     image, known = _check_input(size, batch=2)
     with torch.no_grad():

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 import torch
 
-from .. import __version__
+from ..version import __version__
 from ..config import PTGFillConfig, preset
 from ..errors import InputError, WeightsError
 from .fit import generator_from_state_dict

@@ -21,7 +21,7 @@ from huggingface_hub.utils import (
     RevisionNotFoundError,
 )
 
-from .. import __version__
+from ..version import __version__
 from ..errors import ModelNotFoundError, WeightsError
 from .cache import hub_cache_dir, remove_cached_file
 from .integrity import matches_hub_etag, sha256_of_file

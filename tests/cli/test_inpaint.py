@@ -18,9 +18,8 @@ from ptgfill_cli.cli.app import app
 from ptgfill_cli.data.image_io import load_image
 from ptgfill_cli.hub.store import save_model
 from ptgfill_cli.models.factory import build_generator
+from tests.conftest import EXAMPLES, REPO_ROOT as PROJECT
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-PROJECT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 
@@ -253,7 +252,7 @@ def test_option_defaults_are_the_engine_defaults():
     import inspect
 
     from ptgfill_cli.cli.inpaint import command
-    from ptgfill_cli.engine.working import DEFAULT_CROP_MARGIN, DEFAULT_MAX_SIDE
+    from ptgfill_cli.inference.working import DEFAULT_CROP_MARGIN, DEFAULT_MAX_SIDE
 
     parameters = inspect.signature(command).parameters
     assert parameters["max_side"].default == DEFAULT_MAX_SIDE
@@ -326,7 +325,7 @@ def test_threads_option_sets_torch_threads(tmp_path, model_path):
 
 def test_precision_choices_are_the_runtime_ones():
     from ptgfill_cli.cli.inpaint import Precision
-    from ptgfill_cli.engine.runtime import AUTOCAST_DTYPES
+    from ptgfill_cli.runtime.precision import AUTOCAST_DTYPES
 
     assert [choice.value for choice in Precision] == list(AUTOCAST_DTYPES)
 

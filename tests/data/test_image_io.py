@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -21,8 +20,7 @@ from ptgfill_cli.data.image_io import (
     save_image,
 )
 from ptgfill_cli.errors import InputError, PTGFillError
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from tests.conftest import EXAMPLES
 
 
 @pytest.fixture(scope="module")

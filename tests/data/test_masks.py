@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from ptgfill_cli.data import masks
+from tests.conftest import SHARED
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 NVIDIA_MASKS = SHARED / "data" / "masks" / "pconv-irregular"
 DRAWN_KINDS = ("irregular", "strokes", "box", "center", "object", "mix")
 

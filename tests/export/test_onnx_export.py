@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from ptgfill_cli.cli.app import app
 from ptgfill_cli.config import preset
-from ptgfill_cli.engine.inpainter import Inpainter
-from ptgfill_cli.engine.onnx_network import OnnxNetwork
+from ptgfill_cli.inference.inpainter import Inpainter
+from ptgfill_cli.inference.onnx_network import OnnxNetwork
 from ptgfill_cli.errors import WeightsError
 from ptgfill_cli.export.onnx_export import _check_input, export_generator_onnx, export_onnx
 from ptgfill_cli.export.onnx_metadata import INPUT_NAMES, OnnxModelInfo
@@ -130,7 +130,7 @@ def test_reduced_precision_exports_run_close_to_fp32(tmp_path, default_onnx, fla
 
 
 def test_an_onnx_file_is_an_evaluation_method_scoring_as_its_original(default_onnx):
-    from ptgfill_cli.engine.baselines import OnnxMethod, build_methods
+    from ptgfill_cli.evaluation.baselines import OnnxMethod, build_methods
 
     onnx_method, torch_method = build_methods([str(default_onnx), None], torch.device("cpu"))
     assert isinstance(onnx_method, OnnxMethod) and onnx_method.name == "default.onnx"

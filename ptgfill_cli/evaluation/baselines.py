@@ -1,0 +1,150 @@
+"""The methods an evaluation compares: PTG-Fill models and the classical OpenCV baselines.
+
+A method maps a batch, ``image`` (B, 3, H, W) floats in [0, 1] and ``known`` (B, 1, H, W)
+with 1 = known pixel, to a filled image of the same shape. The evaluator composites the
+known pixels back (``known * image + (1 - known) * filled``), so every method is scored
+on its holes alone.
+
+- ``PTGFillMethod``: ``generator(image * known, known).refined`` under
+  ``torch.inference_mode()``, on the model's device.
+- ``OnnxMethod``: an ONNX file made by ``ptgfill export``, on onnxruntime (for
+  measuring what an fp16 or 8-bit export costs in quality).
+- ``OpenCVMethod``: ``cv2.inpaint`` on the 8-bit RGB image with an 8-bit hole mask,
+  radius 3: ``opencv-telea`` (Telea 2004, fast marching) and ``opencv-ns`` (Bertalmio
+  et al. 2001, Navier-Stokes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import cv2
+import numpy as np
+import torch
+
+from ..errors import PTGFillError
+from ..models.generator import PTGFillGenerator
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..inference.onnx_network import OnnxNetwork
+
+OPENCV_RADIUS = 3
+OPENCV_METHODS: dict[str, tuple[int, str]] = {
+    "opencv-telea": (cv2.INPAINT_TELEA, "OpenCV Telea (fast marching), radius 3"),
+    "opencv-ns": (cv2.INPAINT_NS, "OpenCV Navier-Stokes, radius 3"),
+}
+
+
+class InpaintingMethod(Protocol):
+    name: str
+    description: str
+
+    def fill(self, image: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+        """Filled images (B, 3, H, W) in [0, 1], on the CPU."""
+
+    def check_size(self, height: int, width: int) -> None:
+        """Raise PTGFillError when the method cannot work at this size."""
+
+
+@dataclass
+class OpenCVMethod:
+    """A classical inpainting baseline from OpenCV, one image at a time."""
+
+    name: str
+    flag: int
+    description: str
+    radius: int = OPENCV_RADIUS
+
+    def fill(self, image: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+        rgb = (image.detach().cpu().permute(0, 2, 3, 1).clamp(0, 1).numpy() * 255 + 0.5).astype(np.uint8)
+        holes = ((known.detach().cpu()[:, 0] < 0.5).numpy().astype(np.uint8)) * 255
+        filled = np.stack([cv2.inpaint(rgb[i], holes[i], self.radius, self.flag) for i in range(rgb.shape[0])])
+        return torch.from_numpy(filled).permute(0, 3, 1, 2).float() / 255
+
+    def check_size(self, height: int, width: int) -> None:
+        return None
+
+
+@dataclass
+class PTGFillMethod:
+    """A PTG-Fill generator in eval mode on ``device``."""
+
+    name: str
+    generator: PTGFillGenerator
+    device: torch.device
+    description: str
+
+    def fill(self, image: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+        image, known = image.to(self.device, torch.float32), known.to(self.device, torch.float32)
+        with torch.inference_mode():
+            refined = self.generator(image * known, known).refined
+        return refined.float().cpu()
+
+    def check_size(self, height: int, width: int) -> None:
+        multiple = self.generator.config.size_multiple
+        if height % multiple or width % multiple:
+            raise PTGFillError(
+                f"{self.name}: the evaluation size {height}x{width} is not a multiple of {multiple}, "
+                "which PTG-Fill needs; pick another --size"
+            )
+
+
+@dataclass
+class OnnxMethod:
+    """An exported ONNX generator (``ptgfill export``) on onnxruntime."""
+
+    name: str
+    network: OnnxNetwork
+    description: str
+
+    def fill(self, image: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+        known = known.float()
+        refined, _ = self.network.generate((image.float() * known).numpy(), known.numpy())
+        return torch.from_numpy(refined).float()
+
+    def check_size(self, height: int, width: int) -> None:
+        multiple = self.network.size_multiple
+        fixed = self.network.fixed_size
+        if (fixed is not None and (height, width) != fixed) or height % multiple or width % multiple:
+            rule = f"{fixed[0]}x{fixed[1]}" if fixed is not None else f"a multiple of {multiple}"
+            raise PTGFillError(f"{self.name}: the evaluation size {height}x{width} is not {rule}; pick another --size")
+
+
+def is_baseline(spec: str) -> bool:
+    return spec in OPENCV_METHODS
+
+
+def build_method(spec: str | None, device: torch.device) -> InpaintingMethod:
+    """``opencv-telea`` / ``opencv-ns``, an exported ``.onnx`` file, or a PTG-Fill model (NAME,
+    PATH or hf://...; None: the default model) loaded with ``load_model``."""
+    if spec in OPENCV_METHODS:
+        flag, description = OPENCV_METHODS[spec]
+        return OpenCVMethod(spec, flag, description)
+    if spec is not None and spec.endswith(".onnx"):
+        from pathlib import Path
+
+        from ..inference.onnx_network import OnnxNetwork
+
+        network = OnnxNetwork(spec, device=str(device))
+        return OnnxMethod(Path(spec).name, network,
+                          f"PTG-Fill {network.name} exported to ONNX ({network.info.weights} weights), onnxruntime: {spec}")
+    from ..hub.resolve import load_model
+
+    loaded = load_model(spec, device)
+    return PTGFillMethod(loaded.name, loaded.generator, device,
+                         f"PTG-Fill {loaded.name} ({loaded.origin}: {loaded.source})")
+
+
+def build_methods(specs: list[str | None], device: torch.device) -> list[InpaintingMethod]:
+    """The methods ``specs`` name, in order; names made unique with ``#2``, ``#3``..."""
+    methods: list[InpaintingMethod] = []
+    seen: dict[str, int] = {}
+    for spec in specs:
+        method = build_method(spec, device)
+        count = seen.get(method.name, 0) + 1
+        seen[method.name] = count
+        if count > 1:
+            method.name = f"{method.name}#{count}"
+        methods.append(method)
+    return methods
