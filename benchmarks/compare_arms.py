@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 from ptgfill_cli.data.grids import save_grid, to_uint8  # noqa: E402
 from ptgfill_cli.training.setup import build_samples  # noqa: E402
 from ptgfill_cli.training.trainer import TrainConfig  # noqa: E402
-from ptgfill_cli.hub.resolve import load_model  # noqa: E402
+from ptgfill_cli.weights.resolve import load_model  # noqa: E402
 from ptgfill_cli.metrics import psnr, ssim  # noqa: E402
 
 

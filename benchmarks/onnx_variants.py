@@ -14,7 +14,7 @@ import torch
 
 from ptgfill_cli.benchmark import benchmark_inputs, time_interleaved
 from ptgfill_cli.inference.onnx_network import OnnxNetwork
-from ptgfill_cli.hub.resolve import load_model
+from ptgfill_cli.weights.resolve import load_model
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ _EXPORTS = {
     "SNPatchGANDiscriminator": ("ptgfill_cli.models.discriminator", "SNPatchGANDiscriminator"),
     "build_generator": ("ptgfill_cli.models.factory", "build_generator"),
     "Inpainter": ("ptgfill_cli.inference.inpainter", "Inpainter"),
-    "load_model": ("ptgfill_cli.hub.resolve", "load_model"),
+    "load_model": ("ptgfill_cli.weights.resolve", "load_model"),
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -26,7 +26,7 @@ __all__ = ["__version__", *_EXPORTS]
 if TYPE_CHECKING:  # pragma: no cover
     from .config import PRESETS, PTGFillConfig, preset
     from .inference.inpainter import Inpainter
-    from .hub.resolve import load_model
+    from .weights.resolve import load_model
     from .models.discriminator import SNPatchGANDiscriminator
     from .models.factory import build_generator
     from .models.generator import PTGFillGenerator

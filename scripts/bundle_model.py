@@ -21,8 +21,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ptgfill_cli.config import PRESETS  # noqa: E402
-from ptgfill_cli.hub.resolve import load_model  # noqa: E402
-from ptgfill_cli.hub.store import save_model  # noqa: E402
+from ptgfill_cli.weights.resolve import load_model  # noqa: E402
+from ptgfill_cli.weights.store import save_model  # noqa: E402
 
 WEIGHTS = REPO / "weights"
 

@@ -24,7 +24,7 @@ def test_wheel_carries_and_resolves_the_bundled_weights(tmp_path):
     bundled = target / "ptgfill_cli" / "bundled_weights"
     for entry in manifest["models"].values():
         assert (bundled / entry["file"]).is_file()
-    probe = "from ptgfill_cli.hub.manifest import default_weights_dir; print(default_weights_dir())"
+    probe = "from ptgfill_cli.weights.manifest import default_weights_dir; print(default_weights_dir())"
     result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": str(target)}, timeout=120, check=True)
     assert result.stdout.strip() == str(bundled)

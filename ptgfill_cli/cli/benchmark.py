@@ -82,7 +82,7 @@ def _load(spec: str, attention: Optional[str]):
     if spec in PRESETS:
         mode = attention or ("per-token" if spec == "paper" else "tokens")
         return build_generator(preset(spec, attention=mode), seed=0), f"{spec} ({mode})"
-    from ..hub.resolve import load_model
+    from ..weights.resolve import load_model
 
     loaded = load_model(spec)
     return loaded.generator, loaded.name

@@ -95,7 +95,7 @@ def command(
 
 def _method_specs(models: Optional[list[str]], compare: Optional[str], quiet: bool) -> list[str]:
     """PTG-Fill models first, then --compare; without --model, the default model if one is installed."""
-    from ..hub.manifest import load_manifest
+    from ..weights.manifest import load_manifest
 
     extra = [part.strip() for part in (compare or "").split(",") if part.strip()]
     if models:

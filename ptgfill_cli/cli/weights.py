@@ -24,8 +24,8 @@ def list_command(
     as_json: bool = typer.Option(False, "--json", help="Print the listing as JSON."),
 ) -> None:
     """Show the manifest's models (bundled, cached or missing) and cached Hub models."""
-    from ..hub.inventory import weights_inventory
-    from ..hub.manifest import load_manifest
+    from ..weights.inventory import weights_inventory
+    from ..weights.manifest import load_manifest
 
     inventory = weights_inventory(load_manifest())
     if as_json:
@@ -73,7 +73,7 @@ def download_command(
     ),
 ) -> None:
     """Fetch a model into the Hub cache and verify it, for use offline later."""
-    from ..hub.resolve import resolve_model_file
+    from ..weights.resolve import resolve_model_file
     from ..hub.spec import is_hub_uri
 
     spec = _with_revision(model, revision) if revision is not None else model
@@ -112,8 +112,8 @@ def convert_command(
     force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
 ) -> None:
     """Convert an authors' .pth checkpoint to safetensors plus a config (per-token attention)."""
-    from ..hub.authors import convert_authors_checkpoint
-    from ..hub.store import model_file_paths
+    from ..weights.authors import convert_authors_checkpoint
+    from ..weights.store import model_file_paths
 
     card = _read_card(card_json) if card_json is not None else None
     weights_path, sidecar_path = model_file_paths(out)
@@ -133,7 +133,8 @@ def cache_command(
     as_json: bool = typer.Option(False, "--json", help="Print the listing as JSON."),
 ) -> None:
     """List the ptgfill models in the Hub cache with their sizes, or remove some or all."""
-    from ..hub.cache import cached_ptgfill_files, hub_cache_dir, remove_cached_models
+    from ..hub.cache import hub_cache_dir
+    from ..weights.inventory import cached_ptgfill_files, remove_cached_models
     from ..hub.spec import parse_hub_uri
 
     if remove is not None and remove_all:

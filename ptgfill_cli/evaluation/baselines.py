@@ -129,7 +129,7 @@ def build_method(spec: str | None, device: torch.device) -> InpaintingMethod:
         network = OnnxNetwork(spec, device=str(device))
         return OnnxMethod(Path(spec).name, network,
                           f"PTG-Fill {network.name} exported to ONNX ({network.info.weights} weights), onnxruntime: {spec}")
-    from ..hub.resolve import load_model
+    from ..weights.resolve import load_model
 
     loaded = load_model(spec, device)
     return PTGFillMethod(loaded.name, loaded.generator, device,

@@ -10,7 +10,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..hub.integrity import sha256_of_file
+from ..hub.download import sha256_of_file
 
 
 

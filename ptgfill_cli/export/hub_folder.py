@@ -15,7 +15,7 @@ from typing import Any
 from ..atomic import write_text_atomically
 from ..config import PTGFillConfig
 from ..errors import PTGFillError
-from ..hub.layout import CONFIG_FILENAME, FORMAT_NAME, FORMAT_VERSION, MODEL_FILENAME
+from ..weights.format import CONFIG_FILENAME, FORMAT_NAME, FORMAT_VERSION, MODEL_FILENAME
 
 CARD_FILENAME = "README.md"
 # Licences the Hub names by identifier; any other text becomes `license: other` and is quoted.
@@ -25,8 +25,8 @@ HUB_LICENSES = {"mit", "apache-2.0", "bsd-3-clause", "cc-by-4.0", "cc-by-sa-4.0"
 
 def export_hub_folder(model: str | None, folder: str | Path, *, overwrite: bool = False) -> Path:
     """Write ``model`` (NAME|PATH|hf://, None: the default) into ``folder`` (created)."""
-    from ..hub.resolve import load_model
-    from ..hub.store import save_state_dict
+    from ..weights.resolve import load_model
+    from ..weights.store import save_state_dict
 
     folder = Path(folder)
     existing = [name for name in (MODEL_FILENAME, CONFIG_FILENAME, CARD_FILENAME) if (folder / name).exists()]

@@ -25,7 +25,7 @@ from torch import nn
 
 from ..atomic import replace_atomically
 from ..errors import PTGFillError
-from ..hub.resolve import load_model
+from ..weights.resolve import load_model
 from ..models.generator import PTGFillGenerator
 from .onnx_metadata import INPUT_DOCS, INPUT_NAMES, OUTPUT_DOCS, OUTPUT_NAMES, WEIGHT_TYPES, OnnxModelInfo
 

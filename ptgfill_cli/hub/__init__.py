@@ -1,17 +1,9 @@
-"""Model weights: where they come from and how they are stored.
+"""Access to the Hugging Face Hub, knowing nothing of ptgfill's model format.
 
-- ``manifest``: the bundled registry of named models (``weights/manifest.json``).
-- ``store``: the ptgfill on-disk format (safetensors + config): saving and reading.
-- ``layout``: the format's file names and constants, without torch.
-- ``header``: reading a safetensors header without torch.
-- ``fit``: building a generator from a state dict, checking it fits the config.
-- ``authors``: reading and converting the authors' ``.pth`` checkpoints.
 - ``spec``: parsing ``hf://owner/repo[/file][@revision]``.
-- ``cache``: where Hub downloads go, and what is cached.
-- ``download``: the Hub endpoint, offline mode, fetching and verifying.
-- ``integrity``: file hashes.
-- ``inventory``: which manifest models are bundled, cached or missing.
-- ``resolve``: ``--model`` values to files (``resolve_model_file``) and models (``load_model``).
+- ``cache``: where Hub downloads go, what is cached, and torch.hub's checkpoint folder.
+- ``download``: the endpoint, the offline rule, fetching and verifying files, file hashes.
 
-Nothing is imported here so that ``import ptgfill_cli.hub`` stays cheap.
+The model format and registry built on it live in ``ptgfill_cli.weights``. Nothing is
+imported here so that ``import ptgfill_cli.hub`` stays cheap.
 """

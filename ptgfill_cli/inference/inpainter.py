@@ -216,7 +216,7 @@ class Inpainter:
             return cls(network, name=network.name, **options)
         import torch
 
-        from ..hub.resolve import load_model
+        from ..weights.resolve import load_model
         from ..runtime.device import resolve_device
 
         if threads is not None:

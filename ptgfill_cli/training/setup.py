@@ -132,7 +132,7 @@ def run_training(
         features = load_mobilenet_features()
     init_state = None
     if init is not None:
-        from ..hub.resolve import load_model
+        from ..weights.resolve import load_model
 
         init_state = load_model(init).generator.state_dict()
     trainer = Trainer(config, train, val, feature_extractor=features, init_generator=init_state,

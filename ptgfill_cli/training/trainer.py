@@ -558,7 +558,7 @@ class Trainer:
 
     def export(self, path: Path) -> Path:
         """The EMA generator as safetensors + config + model card."""
-        from ..hub.store import save_model
+        from ..weights.store import save_model
 
         return save_model(self.ema, path, card=self.model_card())
 
@@ -574,7 +574,7 @@ def _tensorboard_writer(folder: Path) -> Any:
 
 def export_checkpoint(checkpoint: str | Path, out: str | Path, card: dict[str, Any] | None = None) -> Path:
     """Write a training checkpoint's EMA generator as a model file (safetensors + config + card)."""
-    from ..hub.store import save_model
+    from ..weights.store import save_model
     from ..models.generator import PTGFillGenerator
 
     state = read_checkpoint(checkpoint)

@@ -40,7 +40,7 @@ def test_without_a_model_or_compare_methods_there_is_nothing_to_do(monkeypatch: 
     class NoDefault:
         default = None
 
-    monkeypatch.setattr("ptgfill_cli.hub.manifest.load_manifest", lambda *a, **k: NoDefault())
+    monkeypatch.setattr("ptgfill_cli.weights.manifest.load_manifest", lambda *a, **k: NoDefault())
     with pytest.raises(PTGFillError, match="no default PTG-Fill model"):
         evaluate_command._method_specs(None, None, quiet=True)
     assert evaluate_command._method_specs(None, "opencv-telea, opencv-ns", quiet=True) == ["opencv-telea", "opencv-ns"]

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from ptgfill_cli.cli.app import app
 from ptgfill_cli.data.image_io import load_image
-from ptgfill_cli.hub.store import save_model
+from ptgfill_cli.weights.store import save_model
 from ptgfill_cli.models.factory import build_generator
 from tests.conftest import EXAMPLES, REPO_ROOT as PROJECT
 

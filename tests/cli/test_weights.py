@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from ptgfill_cli.hub.store import save_model
+from ptgfill_cli.weights.store import save_model
 
 REPO = "ptgfill-test/lite"
 

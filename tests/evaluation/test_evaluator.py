@@ -24,7 +24,7 @@ from ptgfill_cli.errors import EvaluationError
 from ptgfill_cli.evaluation.evaluator import evaluate
 from ptgfill_cli.evaluation.settings import EvaluationSettings
 from ptgfill_cli.errors import PTGFillError
-from ptgfill_cli.hub.store import save_model
+from ptgfill_cli.weights.store import save_model
 from ptgfill_cli.evaluation import inception
 from ptgfill_cli.models.factory import build_generator
 from tests.conftest import EXAMPLES

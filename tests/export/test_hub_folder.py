@@ -8,7 +8,7 @@ import numpy as np
 from huggingface_hub import ModelCard
 from PIL import Image
 
-from ptgfill_cli.hub.store import read_description_file, save_model
+from ptgfill_cli.weights.store import read_description_file, save_model
 from tests.conftest import EXAMPLES
 
 REPO = "ptgfill-test/exported"

@@ -22,7 +22,7 @@ from ptgfill_cli.inference.onnx_network import OnnxNetwork
 from ptgfill_cli.errors import WeightsError
 from ptgfill_cli.export.onnx_export import _check_input, export_generator_onnx, export_onnx
 from ptgfill_cli.export.onnx_metadata import INPUT_NAMES, OnnxModelInfo
-from ptgfill_cli.hub.resolve import load_model
+from ptgfill_cli.weights.resolve import load_model
 from ptgfill_cli.models.factory import build_generator
 from tests.conftest import EXAMPLES, REPO_ROOT
 

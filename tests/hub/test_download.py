@@ -11,8 +11,8 @@ from safetensors.torch import save as serialise_tensors
 
 from ptgfill_cli.config import preset
 from ptgfill_cli.errors import ModelNotFoundError, WeightsError
-from ptgfill_cli.hub.resolve import load_model, resolve_model_file
-from ptgfill_cli.hub.store import save_model
+from ptgfill_cli.weights.resolve import load_model, resolve_model_file
+from ptgfill_cli.weights.store import save_model
 
 REPO = "ptgfill-test/lite"
 

@@ -272,7 +272,7 @@ def test_bad_options_are_refused(generator):
 
 
 def test_from_pretrained_loads_a_saved_model(generator, tmp_path):
-    from ptgfill_cli.hub.store import save_model
+    from ptgfill_cli.weights.store import save_model
 
     path = save_model(generator, tmp_path / "lite.safetensors")
     inpainter = Inpainter.from_pretrained(str(path), device="cpu", strategy="crop")

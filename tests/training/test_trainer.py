@@ -65,7 +65,7 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path):
 
 
 def test_checkpoints_keep_the_last_k_and_export_loads(tmp_path):
-    from ptgfill_cli.hub.resolve import load_model
+    from ptgfill_cli.weights.resolve import load_model
 
     trainer = Trainer(_config(tmp_path, steps=6, checkpoint_every=1, keep_last=2), _samples())
     result = trainer.fit()
@@ -184,7 +184,7 @@ def test_torchrun_runs_the_train_command_on_two_cpu_processes(tmp_path):
 
 
 def test_time_limit_stops_cleanly_and_resume_continues(tmp_path):
-    from ptgfill_cli.hub.resolve import load_model
+    from ptgfill_cli.weights.resolve import load_model
 
     config = _config(tmp_path, steps=6, checkpoint_every=100, time_limit=0.001)
     result = Trainer(config, _samples()).fit()

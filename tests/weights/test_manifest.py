@@ -8,14 +8,14 @@ import pytest
 
 from ptgfill_cli.config import preset
 from ptgfill_cli.errors import ModelNotFoundError
-from ptgfill_cli.hub.manifest import ManifestError, default_manifest_path, load_manifest
-from ptgfill_cli.hub.resolve import load_model
+from ptgfill_cli.weights.manifest import ManifestError, default_manifest_path, load_manifest
+from ptgfill_cli.weights.resolve import load_model
 
 GOOD_SHA = "a" * 64
 
 
 def test_the_shipped_default_model_is_bundled_verified_and_trained():
-    from ptgfill_cli.hub.integrity import sha256_of_file
+    from ptgfill_cli.hub.download import sha256_of_file
 
     manifest = load_manifest()
     assert manifest.path == default_manifest_path()

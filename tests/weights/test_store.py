@@ -12,9 +12,9 @@ from safetensors.torch import save_file
 
 from ptgfill_cli.config import preset
 from ptgfill_cli.errors import WeightsError
-from ptgfill_cli.hub.header import read_safetensors_header
-from ptgfill_cli.hub.resolve import load_model
-from ptgfill_cli.hub.store import save_model
+from ptgfill_cli.weights.format import read_safetensors_header
+from ptgfill_cli.weights.resolve import load_model
+from ptgfill_cli.weights.store import save_model
 
 
 def test_file_round_trip_keeps_outputs_config_and_card(tmp_path, lite_generator, refined_output):

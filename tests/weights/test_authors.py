@@ -11,9 +11,9 @@ import torch
 
 from ptgfill_cli.config import preset
 from ptgfill_cli.errors import WeightsError
-from ptgfill_cli.hub.authors import AUTHORS_CONFIG, convert_authors_checkpoint, read_authors_checkpoint
-from ptgfill_cli.hub.header import read_safetensors_header
-from ptgfill_cli.hub.resolve import load_model
+from ptgfill_cli.weights.authors import AUTHORS_CONFIG, convert_authors_checkpoint, read_authors_checkpoint
+from ptgfill_cli.weights.format import read_safetensors_header
+from ptgfill_cli.weights.resolve import load_model
 from ptgfill_cli.models.factory import build_discriminator, build_generator
 from ptgfill_cli.models.generator import PTGFillGenerator
 from ptgfill_cli.models.init import golden_state_dict

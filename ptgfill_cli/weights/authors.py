@@ -19,8 +19,8 @@ import torch
 from ..version import __version__
 from ..config import PTGFillConfig, preset
 from ..errors import InputError, WeightsError
-from .fit import generator_from_state_dict
-from .integrity import sha256_of_file
+from .store import generator_from_state_dict
+from ..hub.download import sha256_of_file
 from .store import save_model
 
 AUTHORS_SUFFIXES = (".pth", ".pt")

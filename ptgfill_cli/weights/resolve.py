@@ -32,13 +32,13 @@ from .authors import (
     is_authors_checkpoint_path,
     read_authors_checkpoint,
 )
-from .download import HubDownload, fetch_hub_file
-from .fit import describe_config, generator_from_state_dict
-from .header import read_safetensors_header
-from .integrity import check_sha256
+from ..hub.download import HubDownload, fetch_hub_file
+from .store import describe_config, generator_from_state_dict
+from .format import read_safetensors_header
+from ..hub.download import check_sha256
 from .manifest import Manifest, ModelEntry, load_manifest
-from .spec import HF_SYNTAX, HubFileRef, ModelSpecError, is_hub_uri, parse_hub_uri
-from .layout import CONFIG_FILENAME, MODEL_FILENAME, WEIGHTS_SUFFIX
+from ..hub.spec import HF_SYNTAX, HubFileRef, ModelSpecError, is_hub_uri, parse_hub_uri
+from .format import CONFIG_FILENAME, MODEL_FILENAME, WEIGHTS_SUFFIX
 from .store import (
     ModelDescription,
     description_from_metadata,

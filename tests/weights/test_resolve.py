@@ -9,9 +9,9 @@ import torch
 
 from ptgfill_cli.config import preset
 from ptgfill_cli.errors import ModelNotFoundError, WeightsError
-from ptgfill_cli.hub.resolve import NO_DEFAULT_MESSAGE, load_model, resolve_model_file
+from ptgfill_cli.weights.resolve import NO_DEFAULT_MESSAGE, load_model, resolve_model_file
 from ptgfill_cli.hub.spec import ModelSpecError
-from ptgfill_cli.hub.store import save_model
+from ptgfill_cli.weights.store import save_model
 
 
 @pytest.fixture

@@ -29,8 +29,8 @@ from typing import Any
 
 from ..config import PTGFillConfig, preset
 from ..errors import PTGFillError
-from .integrity import SHA256_PATTERN
-from .spec import (
+from ..hub.download import SHA256_PATTERN
+from ..hub.spec import (
     DEFAULT_HUB_FILENAME,
     HubFileRef,
     ModelSpecError,

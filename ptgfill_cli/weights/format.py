@@ -1,4 +1,5 @@
-"""Reading a safetensors file's header (tensor names, shapes, metadata) without torch."""
+"""The ptgfill on-disk format without torch: its names, and reading a safetensors file's
+header (tensor names, shapes, metadata). Saving and loading the weights: ``store``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import WeightsError
+
+FORMAT_NAME = "ptgfill"  # the "format" value in metadata and config files
+FORMAT_VERSION = 1
+MODEL_FILENAME = "model.safetensors"  # the weights in a folder or Hub repository
+CONFIG_FILENAME = "config.json"  # the config beside them
+WEIGHTS_SUFFIX = ".safetensors"
 
 # safetensors itself refuses headers above 100 MB.
 _MAX_HEADER_BYTES = 100_000_000
