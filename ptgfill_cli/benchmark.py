@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 import numpy as np
 import torch
 
+from .data.grids import to_uint8
 from .runtime.precision import AUTOCAST_DTYPES, compiled_for_inference
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,6 +58,24 @@ class BenchmarkResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "gflop_per_s": self.gflop_per_s}
+
+
+def load_benchmark_model(spec: str, attention: str | None = None) -> tuple[torch.nn.Module, str]:
+    """The generator ``spec`` names and its label: a preset with random weights (timing does
+    not depend on them; ``paper`` computes per token by default, as the authors' checkpoints
+    do), or a model (NAME|PATH|hf://...) as ``load_model`` resolves it."""
+    from .config import PRESETS, preset
+    from .models.factory import build_generator
+
+    if spec in PRESETS:
+        from .weights.authors import AUTHORS_CONFIG
+
+        mode = attention or (AUTHORS_CONFIG.attention if spec == "paper" else "tokens")
+        return build_generator(preset(spec, attention=mode), seed=0), f"{spec} ({mode})"
+    from .weights.resolve import load_model
+
+    loaded = load_model(spec)
+    return loaded.generator, loaded.name
 
 
 def benchmark_inputs(size: int, batch_size: int, image_path: Path | None = None, seed: int = 0):
@@ -206,7 +225,7 @@ def _result(implementation: str, model: str, size: int, batch: int, device: torc
 
 
 def benchmark_generator(
-    model: torch.nn.Module, model_name: str, size: int, batch_size: int, device: torch.device,
+    model: torch.nn.Module, model_name: str, size: int, batch_size: int, device: torch.device, *,
     precision: str = "fp32", warmup: int = 2, repeats: int = 5, compare: bool = True,
     compile_model: bool = False, channels_last: bool | None = None, telea: bool = True,
     onnx_network: OnnxNetwork | None = None,
@@ -308,7 +327,7 @@ def onnx_network_for(model: torch.nn.Module, threads: int | None = None) -> Onnx
 
 
 def benchmark_inpaint_path(
-    model: torch.nn.Module, model_name: str, size: int, device: torch.device, precision: str = "fp32",
+    model: torch.nn.Module, model_name: str, size: int, device: torch.device, *, precision: str = "fp32",
     images: int = 4, warmup: int = 1, repeats: int = 3, channels_last: bool | None = None,
     overlap: bool = True, compile_model: bool = False,
 ) -> BenchmarkResult:
@@ -329,7 +348,7 @@ def benchmark_inpaint_path(
     )
     with tempfile.TemporaryDirectory(prefix="ptgfill-benchmark-") as folder:
         root = Path(folder)
-        pixels = (image[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+        pixels = to_uint8(image[:1])[0]
         for number in range(images):
             Image.fromarray(pixels).save(root / f"photo{number}.jpg", quality=95)
         Image.fromarray(((1 - known[0, 0].numpy()) * 255).astype(np.uint8)).save(root / "mask.png")
@@ -351,7 +370,7 @@ def _benchmark_telea(image: torch.Tensor, known: torch.Tensor, model_name: str, 
                      warmup: int, repeats: int) -> BenchmarkResult:
     import cv2
 
-    pixels = (image.float().cpu().permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)
+    pixels = to_uint8(image)
     holes = ((1 - known.cpu()[:, 0].numpy()) * 255).astype(np.uint8)
 
     def run():

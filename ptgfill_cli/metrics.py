@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 
 def psnr(output: torch.Tensor, target: torch.Tensor, region: torch.Tensor | None = None) -> torch.Tensor:
@@ -25,30 +24,36 @@ def l1_percent(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (output - target).double().abs().flatten(1).mean(1) * 100
 
 
-def _gaussian_window(size: int, sigma: float, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    coords = torch.arange(size, dtype=dtype, device=device) - (size - 1) / 2
-    kernel = torch.exp(-(coords**2) / (2 * sigma**2))
-    kernel = kernel / kernel.sum()
-    return kernel[:, None] * kernel[None, :]
-
-
 def ssim(output: torch.Tensor, target: torch.Tensor, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
     """Per-image SSIM (Wang et al. 2004: Gaussian window 11, sigma 1.5, K1 0.01, K2 0.03,
-    data range 1), averaged over channels and the valid (unpadded) window positions."""
-    x, y = output.double(), target.double()
-    channels = x.shape[1]
-    kernel = _gaussian_window(window, sigma, x.dtype, x.device).expand(channels, 1, window, window)
+    data range 1), averaged over channels and the valid (unpadded) window positions.
 
-    def blur(t: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(t, kernel, groups=channels)
+    Computed on the CPU with separable float64 Gaussian filtering (OpenCV), far faster than
+    a 2-D convolution for evaluating many images. Returns a float64 CPU tensor."""
+    import cv2
+
+    x = output.detach().double().cpu().permute(0, 2, 3, 1).numpy()
+    y = target.detach().double().cpu().permute(0, 2, 3, 1).numpy()
+    coords = np.arange(window, dtype=np.float64) - (window - 1) / 2
+    kernel = np.exp(-(coords**2) / (2 * sigma**2))
+    kernel /= kernel.sum()
+    edge = window // 2
+
+    def blur(image: np.ndarray) -> np.ndarray:
+        filtered = cv2.sepFilter2D(np.ascontiguousarray(image), cv2.CV_64F, kernel, kernel,
+                                   borderType=cv2.BORDER_REFLECT)
+        return filtered[edge:filtered.shape[0] - edge, edge:filtered.shape[1] - edge]
 
     c1, c2 = 0.01**2, 0.03**2
-    mu_x, mu_y = blur(x), blur(y)
-    var_x = blur(x * x) - mu_x**2
-    var_y = blur(y * y) - mu_y**2
-    cov = blur(x * y) - mu_x * mu_y
-    ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
-    return ssim_map.flatten(1).mean(1)
+    values = []
+    for a, b in zip(x, y):
+        mu_a, mu_b = blur(a), blur(b)
+        var_a = blur(a * a) - mu_a**2
+        var_b = blur(b * b) - mu_b**2
+        cov = blur(a * b) - mu_a * mu_b
+        ssim_map = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
+        values.append(ssim_map.mean())
+    return torch.tensor(values, dtype=torch.float64)
 
 
 # ---------------------------------------------------------------------------
@@ -162,33 +167,3 @@ def frechet_distance_of_samples(features_a: np.ndarray, features_b: np.ndarray) 
     nuclear = float(np.linalg.svd(centred_a @ centred_b.T, compute_uv=False).sum())
     distance = float(difference @ difference) + trace_a + trace_b - 2 * nuclear / math.sqrt((n - 1) * (m - 1))
     return max(distance, 0.0)
-
-
-def ssim_separable(output: torch.Tensor, target: torch.Tensor, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
-    """The same per-image SSIM as ``ssim`` (to about 1e-13), computed on the CPU with
-    separable float64 Gaussian filtering (OpenCV): far faster for evaluating many images.
-    Returns a float64 CPU tensor."""
-    import cv2
-
-    x = output.detach().double().cpu().permute(0, 2, 3, 1).numpy()
-    y = target.detach().double().cpu().permute(0, 2, 3, 1).numpy()
-    coords = np.arange(window, dtype=np.float64) - (window - 1) / 2
-    kernel = np.exp(-(coords**2) / (2 * sigma**2))
-    kernel /= kernel.sum()
-    edge = window // 2
-
-    def blur(image: np.ndarray) -> np.ndarray:
-        filtered = cv2.sepFilter2D(np.ascontiguousarray(image), cv2.CV_64F, kernel, kernel,
-                                   borderType=cv2.BORDER_REFLECT)
-        return filtered[edge:filtered.shape[0] - edge, edge:filtered.shape[1] - edge]
-
-    c1, c2 = 0.01**2, 0.03**2
-    values = []
-    for a, b in zip(x, y):
-        mu_a, mu_b = blur(a), blur(b)
-        var_a = blur(a * a) - mu_a**2
-        var_b = blur(b * b) - mu_b**2
-        cov = blur(a * b) - mu_a * mu_b
-        ssim_map = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
-        values.append(ssim_map.mean())
-    return torch.tensor(values, dtype=torch.float64)

@@ -33,7 +33,9 @@ def command(
     import torch
 
     from ..runtime.allocator import allocator_state
-    from ..benchmark import benchmark_generator, benchmark_inpaint_path, onnx_network_for, speedups
+    from ..benchmark import (
+        benchmark_generator, benchmark_inpaint_path, load_benchmark_model, onnx_network_for, speedups,
+    )
     from ..runtime.device import resolve_device
     from ..runtime.precision import AUTOCAST_DTYPES
     from ..errors import PTGFillError
@@ -45,20 +47,20 @@ def command(
     target = resolve_device(device)
     results = []
     for position, spec in enumerate(model):
-        generator, name = _load(spec, attention)
+        generator, name = load_benchmark_model(spec, attention)
         onnx_network = onnx_network_for(generator, threads) if Backend.onnxruntime in backend else None
         for s in size:
             for b in batch_size:
                 results += benchmark_generator(
-                    generator, name, s, b, target, precision, warmup, repeats, compare,
-                    compile_model, channels_last, telea=compare and position == 0,
-                    onnx_network=onnx_network,
+                    generator, name, s, b, target, precision=precision, warmup=warmup, repeats=repeats,
+                    compare=compare, compile_model=compile_model, channels_last=channels_last,
+                    telea=compare and position == 0, onnx_network=onnx_network,
                 )
             if inpaint_path:
                 for overlap in (True, False) if compare else (True,):
                     results.append(benchmark_inpaint_path(
-                        generator, name, s, target, precision, path_images, 1, repeats, channels_last, overlap,
-                        compile_model,
+                        generator, name, s, target, precision=precision, images=path_images, warmup=1,
+                        repeats=repeats, channels_last=channels_last, overlap=overlap, compile_model=compile_model,
                     ))
     ratios = speedups(results)
     if json_output:
@@ -73,19 +75,6 @@ def command(
         }))
         return
     _print(results, ratios, torch.get_num_threads(), allocator_state(), peak_gflops)
-
-
-def _load(spec: str, attention: Optional[str]):
-    from ..config import PRESETS, preset
-    from ..models.factory import build_generator
-
-    if spec in PRESETS:
-        mode = attention or ("per-token" if spec == "paper" else "tokens")
-        return build_generator(preset(spec, attention=mode), seed=0), f"{spec} ({mode})"
-    from ..weights.resolve import load_model
-
-    loaded = load_model(spec)
-    return loaded.generator, loaded.name
 
 
 def _print(results, ratios, threads: int, allocator: str, peak_gflops: Optional[float]) -> None:

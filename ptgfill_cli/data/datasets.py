@@ -8,9 +8,10 @@ import math
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+from ..errors import InputError
+from .image_io import IMAGE_SUFFIXES, load_rgb8
+
 log = logging.getLogger(__name__)
 
 
@@ -39,12 +40,12 @@ def held_out_split(paths: list[Path], fraction: float, salt: str = "ptgfill") ->
 
 
 def read_rgb(path: Path) -> np.ndarray | None:
-    """An RGB uint8 array, or None for a file that cannot be decoded."""
+    """An RGB uint8 array (``image_io.load_rgb8``), or None with a warning for a file that
+    cannot be decoded: a bad file among thousands skips, it does not stop a run."""
     try:
-        with Image.open(path) as image:
-            return np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
-    except (OSError, UnidentifiedImageError, ValueError) as error:
-        log.warning("skipping unreadable image %s: %s", path, error)
+        return load_rgb8(path)
+    except InputError as error:
+        log.warning("skipping unreadable image: %s", error)
         return None
 
 

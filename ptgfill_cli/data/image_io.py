@@ -19,6 +19,11 @@ from PIL import Image, UnidentifiedImageError
 from ..atomic import write_bytes_atomically
 from ..errors import InputError, PTGFillError
 
+# Files read as images (and masks) everywhere: inpaint's inputs, datasets, mask folders.
+IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+# Rec. 601 luma: a grey level from RGB (mask levels, grey outputs, colour checks).
+LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114])
+
 # Canonical output format names and the Pillow format each one is written with.
 PIL_FORMATS: dict[str, str] = {
     "png": "PNG",
@@ -37,7 +42,6 @@ SUFFIX_FORMATS: dict[str, str] = {
     ".bmp": "bmp",
 }
 _EXIF_ORIENTATION = 0x0112
-_LUMA = np.array([0.299, 0.587, 0.114])
 
 
 @dataclass(frozen=True, eq=False)
@@ -152,6 +156,12 @@ def image_from_array(array: np.ndarray) -> LoadedImage:
     raise InputError(f"an image array must be (H, W), (H, W, 3) or (H, W, 4), not {array.shape}")
 
 
+def load_rgb8(path: str | Path) -> np.ndarray:
+    """An image file as (H, W, 3) uint8 RGB (16-bit scaled down, alpha dropped); see
+    ``load_image`` for what is accepted. Raises InputError naming the file."""
+    return _to_uint8(load_image(path).rgb)
+
+
 def load_mask(path: str | Path, *, invert: bool = False, threshold: int = 127) -> np.ndarray:
     """A mask file as a boolean (H, W) array, True = hole.
 
@@ -166,7 +176,7 @@ def hole_mask_from_image(
     mask_image: LoadedImage, *, invert: bool = False, threshold: int = 127
 ) -> np.ndarray:
     """The hole mask a decoded mask image stands for (see ``load_mask``)."""
-    level = mask_image.rgb.astype(np.float32) @ _LUMA.astype(np.float32)
+    level = mask_image.rgb.astype(np.float32) @ LUMA_WEIGHTS.astype(np.float32)
     if mask_image.alpha is not None:
         level *= mask_image.alpha.astype(np.float32) / mask_image.max_value
     level *= 255.0 / mask_image.max_value
@@ -342,7 +352,7 @@ def _grey_to_rgb(grey: np.ndarray) -> np.ndarray:
 
 def _grey_of(rgb: np.ndarray) -> np.ndarray:
     """Luma, rounded back to the pixel type (exact for equal channels)."""
-    luma = rgb.astype(np.float64) @ _LUMA
+    luma = rgb.astype(np.float64) @ LUMA_WEIGHTS
     if np.issubdtype(rgb.dtype, np.floating):
         return luma.astype(rgb.dtype)
     return np.clip(np.rint(luma), 0, max_value_of(rgb.dtype)).astype(rgb.dtype)

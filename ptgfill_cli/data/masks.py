@@ -103,6 +103,15 @@ class MaskRecord:
 # Parsing user input
 
 
+def composite(known, original, fill):
+    """Known pixels from ``original``, holes from ``fill``: ``known * original + (1 - known) * fill``.
+
+    ``known`` is 1 outside the holes (the network's convention), 0 in them, broadcast over
+    channels; works on numpy arrays and torch tensors alike (no import of either here).
+    """
+    return known * original + (1 - known) * fill
+
+
 def parse_buckets(text: str) -> tuple[tuple[float, float], ...]:
     """Parse ``"1-10,10-20"`` (percent), ``"0.1-0.2,0.2-0.3"`` (fractions) or ``"5%-15%"``.
 
@@ -730,11 +739,11 @@ def encode_png(mask: np.ndarray) -> bytes:
 
 
 def read_mask(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read a mask file as a uint8 array with 255 = hole (any non-black pixel), 0 = known."""
-    image = cv2.imread(os.fspath(path), cv2.IMREAD_GRAYSCALE)
-    if image is None:
-        raise PTGFillError(f"cannot read mask {path}")
-    return np.where(image > 127, HOLE, 0).astype(np.uint8)
+    """A mask file as a uint8 array, 255 = hole, 0 = known: ``image_io.load_mask``, the one
+    reading of mask files (white = hole, transparent = known), in this module's convention."""
+    from .image_io import load_mask
+
+    return np.where(load_mask(path), HOLE, 0).astype(np.uint8)
 
 
 def _write_manifests(out: Path, settings: dict, records: Iterable[MaskRecord]) -> None:

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import PTGFillError
-from .image_io import SUFFIX_FORMATS
+from .image_io import IMAGE_SUFFIXES, SUFFIX_FORMATS
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
 OUTPUT_FORMATS: tuple[str, ...] = ("png", "jpg", "webp", "tiff", "bmp", "same")
 DEFAULT_NAME_TEMPLATE = "{stem}.{ext}"  # an output file's name in a folder: the input's stem
 _GLOB_CHARACTERS = frozenset("*?[")

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 import torch
 
+from ..data.grids import to_uint8
 from ..errors import PTGFillError
 from ..models.generator import PTGFillGenerator
 
@@ -57,7 +58,7 @@ class OpenCVMethod:
     radius: int = OPENCV_RADIUS
 
     def fill(self, image: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
-        rgb = (image.detach().cpu().permute(0, 2, 3, 1).clamp(0, 1).numpy() * 255 + 0.5).astype(np.uint8)
+        rgb = to_uint8(image)
         holes = ((known.detach().cpu()[:, 0] < 0.5).numpy().astype(np.uint8)) * 255
         filled = np.stack([cv2.inpaint(rgb[i], holes[i], self.radius, self.flag) for i in range(rgb.shape[0])])
         return torch.from_numpy(filled).permute(0, 3, 1, 2).float() / 255

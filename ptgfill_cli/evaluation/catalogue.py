@@ -26,7 +26,8 @@ import cv2
 import numpy as np
 
 from ..errors import PTGFillError
-from ..data.datasets import IMAGE_SUFFIXES, center_crop, list_images, resize_shorter_side
+from ..data.datasets import center_crop, list_images, resize_shorter_side
+from ..data.image_io import IMAGE_SUFFIXES
 
 DATA_ROOT_ENV = "PTGFILL_DATA_ROOT"
 HUB_DATASET_PREFIX = "hf://datasets/"

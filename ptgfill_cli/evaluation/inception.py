@@ -22,6 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import WeightsError
+from ..hub.cache import torch_hub_checkpoint
 
 WEIGHTS_FILENAME = "pt_inception-2015-12-05-6726825d.pth"
 WEIGHTS_SHA256_PREFIX = "6726825d"
@@ -217,5 +218,5 @@ def load_fid_inception(path: str | Path, device: str | torch.device = "cpu") -> 
 
 def cached_weights_file() -> Path | None:
     """pytorch-fid's weights file where ``torch.hub`` caches downloads, if it is there."""
-    candidate = Path(torch.hub.get_dir()) / "checkpoints" / WEIGHTS_FILENAME
+    candidate = torch_hub_checkpoint(WEIGHTS_FILENAME)
     return candidate if candidate.is_file() else None

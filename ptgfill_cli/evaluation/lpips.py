@@ -31,6 +31,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import WeightsError
+from ..hub.cache import torch_hub_checkpoint
 
 BACKBONE_FILENAME = "alexnet-owt-7be5be79.pth"
 BACKBONE_SHA256_PREFIX = "7be5be79"
@@ -199,7 +200,7 @@ def bundled_heads_file() -> Path | None:
 
 def cached_backbone_file() -> Path | None:
     """torchvision's AlexNet file where ``torch.hub`` caches downloads, if it is there."""
-    candidate = Path(torch.hub.get_dir()) / "checkpoints" / BACKBONE_FILENAME
+    candidate = torch_hub_checkpoint(BACKBONE_FILENAME)
     return candidate if candidate.is_file() else None
 
 

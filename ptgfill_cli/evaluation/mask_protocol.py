@@ -32,6 +32,7 @@ Generated masks are never reused: image ``i`` gets mask ``i * stride + offset``.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
@@ -42,8 +43,9 @@ from typing import Iterable, Protocol, Sequence
 import cv2
 import numpy as np
 
+from ..atomic import write_text_atomically
 from ..errors import PTGFillError
-from ..data.datasets import IMAGE_SUFFIXES
+from ..data.image_io import IMAGE_SUFFIXES
 from ..data.masks import (
     DEFAULT_BUCKETS,
     HOLE,
@@ -424,13 +426,11 @@ def pair_images(
 
 def write_pairs(pairs: Iterable[Pair], path: str | os.PathLike[str]) -> None:
     """Write ``pairs.csv`` (atomically)."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "w", newline="", encoding="utf-8") as file:
-        writer = csv.DictWriter(file, fieldnames=PAIRS_FIELDS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(asdict(pair) for pair in pairs)
-    os.replace(temporary, path)
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=PAIRS_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(asdict(pair) for pair in pairs)
+    write_text_atomically(path, table.getvalue())
 
 
 def read_pairs(path: str | os.PathLike[str], protocol: MaskProtocol) -> list[Pair]:

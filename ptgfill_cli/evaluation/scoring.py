@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from .. import metrics as pixel_metrics
+from ..data import masks
 from .baselines import InpaintingMethod
 
 
@@ -16,7 +17,7 @@ from .baselines import InpaintingMethod
 def composite_of(method: InpaintingMethod, truth: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
     """The method's fill with the known pixels put back, rounded to 8 bits (float64)."""
     filled = method.fill(truth.float(), known.float()).double()
-    return pixel_metrics.quantize(known * truth + (1 - known) * filled)
+    return pixel_metrics.quantize(masks.composite(known, truth, filled))
 
 
 def score_batch(
@@ -28,7 +29,7 @@ def score_batch(
     if "psnr" in metrics:
         scores["psnr"] = pixel_metrics.psnr(composite, truth).numpy()
     if "ssim" in metrics:
-        scores["ssim"] = pixel_metrics.ssim_separable(composite, truth).numpy()
+        scores["ssim"] = pixel_metrics.ssim(composite, truth).numpy()
     if "l1" in metrics:
         scores["l1"] = pixel_metrics.l1_percent(composite, truth).numpy()
     if "hole_psnr" in metrics:

@@ -43,3 +43,11 @@ def remove_cached_file(snapshot_path: Path) -> None:
     snapshot_path.unlink(missing_ok=True)
     if blob != snapshot_path:
         blob.unlink(missing_ok=True)
+
+
+def torch_hub_checkpoint(filename: str) -> Path:
+    """Where ``torch.hub`` keeps a downloaded checkpoint of this name (``$TORCH_HOME/hub/checkpoints``),
+    whether or not it is there: the one place the perceptual networks look for their weights."""
+    import torch.hub
+
+    return Path(torch.hub.get_dir()) / "checkpoints" / filename

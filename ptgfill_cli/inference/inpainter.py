@@ -20,13 +20,14 @@ import numpy as np
 from PIL import Image
 
 from ..data.image_io import (
+    LUMA_WEIGHTS,
     LoadedImage,
     hole_mask_from_image,
     image_from_array,
     image_from_pil,
     mask_from_alpha,
 )
-from ..data.masks import dilate_holes
+from ..data.masks import composite, dilate_holes
 from ..errors import InputError
 from .working import (
     DEFAULT_CROP_MARGIN,
@@ -364,10 +365,10 @@ def _paste(rgb: np.ndarray, item: PreparedImage, piece: WorkingPiece, output: np
     """Write the network's ``output`` for ``piece`` into the holes of its region."""
     # Known working pixels first take the input's values, so that scaling back up
     # blends the hole's edge with the real surroundings, not the network's copy of them.
-    blended = piece.known * piece.image + (1.0 - piece.known) * output
+    blended = composite(piece.known, piece.image, output)
     region_fill = from_working(blended, piece.plan)
     if item.source.grey:
-        luma = region_fill @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        luma = region_fill @ LUMA_WEIGHTS.astype(np.float32)
         region_fill = np.repeat(luma[:, :, None], 3, axis=2)
     fill = _from_unit(region_fill, rgb.dtype)
     rows, cols = piece.plan.region.slices

@@ -8,7 +8,6 @@ the authors train.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
@@ -52,6 +51,9 @@ def load_vgg16_features(weights: str | Path | None = None, download: bool = True
 
     Raises :class:`WeightsError` saying where it looked when the weights cannot be had.
     """
+    from ..hub.cache import torch_hub_checkpoint
+    from ..hub.download import hub_offline
+
     model = VGG16Features()
     if weights is not None:
         path = Path(weights)
@@ -59,8 +61,8 @@ def load_vgg16_features(weights: str | Path | None = None, download: bool = True
             raise WeightsError(f"{path}: VGG16 weights file not found")
         state = torch.load(path, map_location="cpu", weights_only=True)
     else:
-        cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(VGG16_URL).name
-        if not cached.is_file() and (not download or os.environ.get("HF_HUB_OFFLINE") == "1"):
+        cached = torch_hub_checkpoint(Path(VGG16_URL).name)
+        if not cached.is_file() and (not download or hub_offline()):
             raise WeightsError(f"VGG16 ImageNet weights not found at {cached} (offline)")
         try:
             state = torch.hub.load_state_dict_from_url(

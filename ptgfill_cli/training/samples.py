@@ -17,7 +17,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from ..data.datasets import center_crop, random_crop, random_resized_crop, read_rgb, resize_shorter_side
+from ..data.datasets import center_crop, list_images, random_crop, random_resized_crop, read_rgb, resize_shorter_side
+from ..data.image_io import IMAGE_SUFFIXES, load_mask
+from ..errors import PTGFillError
 
 
 class MaskSource(Protocol):
@@ -55,29 +57,27 @@ class GeneratedMasks:
 TRAINING_MASKS = GeneratedMasks(object_share=1 / 3)
 
 
-class MaskFolder:
-    """Masks from files (white = hole), e.g. the NVIDIA irregular set, with random flips
-    and quarter turns as the authors trained, resized (nearest) to the crop size."""
+class MaskFiles:
+    """Masks from files (``image_io.load_mask``: white = hole), e.g. the NVIDIA irregular set,
+    with random flips and quarter turns as the authors trained, resized (nearest) to the crop size."""
 
     def __init__(self, folder: str | Path) -> None:
-        self.paths = sorted(p for p in Path(folder).rglob("*.png"))
+        self.paths = list_images(folder) if Path(folder).is_dir() else []
         if not self.paths:
-            raise FileNotFoundError(f"{folder}: no PNG masks found")
+            raise PTGFillError(f"{folder}: no mask images ({', '.join(IMAGE_SUFFIXES)}) in it")
 
     def __call__(self, rng: np.random.Generator, height: int, width: int) -> np.ndarray:
         import cv2
 
         path = self.paths[int(rng.integers(len(self.paths)))]
-        mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-        if mask is None:
-            raise OSError(f"{path}: cannot read mask")
+        mask = load_mask(path).astype(np.uint8)
         if rng.random() < 0.5:
             mask = mask[:, ::-1]
         if rng.random() < 0.5:
             mask = mask[::-1, :]
         mask = np.rot90(mask, int(rng.integers(4)))
         mask = cv2.resize(np.ascontiguousarray(mask), (width, height), interpolation=cv2.INTER_NEAREST)
-        return mask > 127
+        return mask > 0
 
 
 class InpaintingSamples(Dataset):
@@ -218,13 +218,13 @@ class SourceMix:
 
 def mask_source(spec: str) -> MaskSource:
     """``generated`` (the make-masks generators and object-shaped holes) or a folder of
-    mask PNGs (white = hole)."""
+    mask images (white = hole)."""
     if spec == "generated":
         return TRAINING_MASKS
     folder = Path(spec)
     if not folder.is_dir():
-        raise FileNotFoundError(f"{spec}: masks must be 'generated' or a folder of PNG masks")
-    return MaskFolder(folder)
+        raise PTGFillError(f"masks {spec!r}: neither 'generated' nor a folder of mask images")
+    return MaskFiles(folder)
 
 
 def fixed_validation_masks(masks: MaskSource, count: int, size: int, seed: int) -> list[np.ndarray]:

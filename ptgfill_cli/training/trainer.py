@@ -34,6 +34,7 @@ from ..losses import (
     total_variation,
     valid_hole_l1,
 )
+from ..data.masks import composite
 from ..metrics import psnr, ssim
 from ..models.factory import build_discriminator, build_generator
 from ..runtime.device import resolve_device
@@ -319,7 +320,7 @@ class Trainer:
         weights = self.config.losses
         out = self.g_model(gt * known, known)
         refined, coarse = out.refined.float(), out.coarse.float()
-        comp = known * gt + (1 - known) * refined
+        comp = composite(known, gt, refined)
         valid, hole = valid_hole_l1(refined, gt, known)
         tv = total_variation(comp)
         total = weights.valid * valid + weights.hole * hole + weights.tv * tv
@@ -353,7 +354,7 @@ class Trainer:
             if mode == "discriminator":
                 with torch.no_grad():
                     out = self.g_model(gt * known, known)
-                comp = known * gt + (1 - known) * out.refined.float()
+                comp = composite(known, gt, out.refined.float())
             else:
                 total, parts, comp = self._generator_losses(gt, known)
         if mode != "discriminator":
@@ -393,7 +394,7 @@ class Trainer:
             gt = torch.stack([b[0] for b in batch[start : start + 8]]).to(self.device)
             known = 1 - torch.stack([b[1] for b in batch[start : start + 8]]).to(self.device)
             refined = self.ema(gt * known, known).refined.float()
-            comp = known * gt + (1 - known) * refined
+            comp = composite(known, gt, refined)
             scores_psnr.append(psnr(comp, gt).cpu())
             scores_ssim.append(ssim(comp, gt).cpu())
         return {
@@ -409,7 +410,7 @@ class Trainer:
 
         gt, known = gt[:4], known[:4]
         out = self.ema(gt * known, known)
-        comp = known * gt + (1 - known) * out.refined
+        comp = composite(known, gt, out.refined)
         columns = [with_holes_shown(gt, known), (1 - known).expand_as(gt), out.coarse, out.refined, comp, gt]
         path = self.out_dir / "samples" / f"step_{self.step:08d}.png"
         save_grid(columns, path, titles=["input", "mask", "coarse", "refined", "composite", "truth"])
