@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from ptgfill_cli.data.grids import save_grid, to_uint8  # noqa: E402
 from ptgfill_cli.training.setup import build_samples  # noqa: E402
-from ptgfill_cli.training.trainer import TrainConfig  # noqa: E402
+from ptgfill_cli.training.settings import TrainConfig, TrainData  # noqa: E402
 from ptgfill_cli.weights.resolve import load_model  # noqa: E402
 from ptgfill_cli.metrics import psnr, ssim  # noqa: E402
 
@@ -50,9 +50,9 @@ def main() -> None:
     data = json.loads((run / "last.json").read_text())["card"]["data"]  # the run's own sources and weights
     config = TrainConfig(out_dir="/tmp/unused", size=train_config["size"], crop_scale=tuple(train_config["crop_scale"]),
                          perceptual="none", device="cpu")
-    _, val, _ = build_samples(config, [s["source"] for s in data["sources"]], None, VAL_FRACTION,
-                              data["val_images"], "generated", source_weights=[s["weight"] for s in data["sources"]],
-                              test_fraction=TEST_FRACTION)
+    _, val, _ = build_samples(config, TrainData(
+        tuple(s["source"] for s in data["sources"]), source_weights=tuple(s["weight"] for s in data["sources"]),
+        val_fraction=VAL_FRACTION, test_fraction=TEST_FRACTION, val_count=data["val_images"]))
     items = [val[(i, train_config["seed"] + i)] for i in range(len(val))]
     gt = torch.stack([item[0] for item in items])
     holes = torch.stack([item[1] for item in items])

@@ -6,11 +6,11 @@ import dataclasses
 import json
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-AttentionMode = Literal["tokens", "per-token"]
+from .errors import SettingError
+
 ATTENTION_MODES: tuple[str, ...] = ("tokens", "per-token")
-MaskPath = Literal["compact", "full"]
 
 
 @dataclass(frozen=True)
@@ -42,18 +42,14 @@ class PTGFillConfig:
 
     def __post_init__(self) -> None:
         if self.attention not in ATTENTION_MODES:
-            raise ValueError(
-                f"attention must be one of {', '.join(ATTENTION_MODES)}, not {self.attention!r}"
-            )
+            raise SettingError("attention", f"must be one of {', '.join(ATTENTION_MODES)}, not {self.attention!r}")
         if self.patch_size % 16 != 0:
-            raise ValueError(f"patch_size must be a multiple of 16, not {self.patch_size}")
+            raise SettingError("patch_size", f"must be a multiple of 16, not {self.patch_size}")
         for name in ("base_channels", "refine_channels", "disc_channels", "patch_channels"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be positive")
+                raise SettingError(name, "must be positive")
         if self.token_dim % self.bridger_heads != 0:
-            raise ValueError(
-                f"token dim {self.token_dim} is not divisible by {self.bridger_heads} heads"
-            )
+            raise SettingError("bridger_heads", f"{self.bridger_heads} do not divide the token dim {self.token_dim}")
 
     @property
     def token_dim(self) -> int:
@@ -110,7 +106,5 @@ def preset(name: str, **overrides: Any) -> PTGFillConfig:
     try:
         config = PRESETS[name]
     except KeyError:
-        raise ValueError(
-            f"unknown preset {name!r}; choose one of {', '.join(sorted(PRESETS))}"
-        ) from None
+        raise SettingError("preset", f"must be one of {', '.join(sorted(PRESETS))}, not {name!r}") from None
     return config.replace(**overrides) if overrides else config

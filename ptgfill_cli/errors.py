@@ -21,3 +21,12 @@ class WeightsError(PTGFillError):
 
 class EvaluationError(PTGFillError):
     """Settings that cannot be evaluated, or an output folder that holds something else."""
+
+
+class SettingError(PTGFillError, ValueError):
+    """A setting given a value it cannot take. ``setting`` is its name in the Python API
+    (``size``, ``lr_g``, ``losses.hole``); the command line shows the matching flag instead."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        self.setting, self.problem = setting, problem
+        super().__init__(f"{setting} {problem}")

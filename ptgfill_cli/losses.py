@@ -2,32 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
-
-
-@dataclass(frozen=True)
-class LossWeights:
-    """The published weights (``L_refined = valid + 6 hole + 0.05 perceptual + 120 style + 0.05 tv``,
-    coarse ``valid + 6 hole``, adversarial 0.1)."""
-
-    valid: float = 1.0
-    hole: float = 6.0
-    perceptual: float = 0.05
-    style: float = 120.0
-    tv: float = 0.05
-    coarse: float = 1.0
-    adversarial: float = 0.1
-
-
-# Default (perceptual, style) weights per feature network. VGG16's are the published ones.
-# MobileNetV2's features are larger (linear bottleneck outputs, ReLU6 up to 6): unweighted,
-# its perceptual and style terms came to 22.3 and 1.03 at step 50 of a fine-tune of the
-# bundled face model on the general mix (128 px crops), against 0.5 for all the L1 terms.
-# These weights make them about 0.09 and 0.15 there, the share the VGG16 terms are meant to have.
-PERCEPTUAL_WEIGHTS: dict[str, tuple[float, float]] = {"vgg": (0.05, 120.0), "mobilenet": (0.004, 0.15)}
 
 
 def valid_hole_l1(output: torch.Tensor, target: torch.Tensor, known: torch.Tensor):

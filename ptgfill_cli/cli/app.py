@@ -16,6 +16,7 @@ import typer
 from ..version import __version__
 from ..errors import PTGFillError
 from . import benchmark, evaluate, export, inpaint, make_masks, train, weights
+from .messages import error_line
 
 app = typer.Typer(
     name="ptgfill",
@@ -61,7 +62,7 @@ def _one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except PTGFillError as error:
-            typer.echo(f"ptgfill: error: {error}", err=True)
+            typer.echo(error_line(error), err=True)
             raise typer.Exit(2) from None
 
     return run
@@ -81,7 +82,7 @@ def main() -> None:
     try:
         app()
     except PTGFillError as error:
-        typer.echo(f"ptgfill: error: {error}", err=True)
+        typer.echo(error_line(error), err=True)
         sys.exit(2)
     except ModuleNotFoundError as error:
         if error.name not in ("torch", "onnx", "onnxruntime"):

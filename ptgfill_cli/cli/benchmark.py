@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import json
-from typing import List, Optional
+from typing import Annotated, List, Optional
 
 import typer
 
 from .inpaint import Backend
+from .options import Device, Precision, PrecisionChoice, json_flag
 
 
 def command(
     model: List[str] = typer.Option(["lite"], "--model", "-m", help="Preset (paper, lite) or NAME|PATH|hf://...; repeatable."),
     size: List[int] = typer.Option([256, 512], "--size", help="Square input size; repeatable."),
     batch_size: List[int] = typer.Option([1], "--batch-size", "-b", help="Batch size; repeatable."),
-    device: str = typer.Option("cpu", help="cpu, cuda or cuda:N."),
-    precision: str = typer.Option("fp32", help="fp32, bf16 or fp16 (autocast)."),
+    device: Device = "cpu",
+    precision: PrecisionChoice = Precision.fp32,
     attention: Optional[str] = typer.Option(None, help="For presets: tokens or per-token (default: per-token for paper, as the authors' checkpoints)."),
     warmup: int = typer.Option(2, help="Untimed runs first."),
     repeats: int = typer.Option(5, help="Timed runs; the median is reported."),
@@ -24,24 +25,24 @@ def command(
     backend: List[Backend] = typer.Option([Backend.torch], "--backend", help="torch, and onnxruntime to also time the generator exported to ONNX (fp32, CPU) in the same run; repeatable."),
     channels_last: Optional[bool] = typer.Option(None, "--channels-last/--no-channels-last", show_default=False, help="Channels-last memory format (default: on for CPU, as inpaint)."),
     inpaint_path: bool = typer.Option(True, help="Also time the whole inpaint path (decode to encode), overlapped and serial."),
-    path_images: int = typer.Option(4, min=1, help="Images per timed run of the inpaint path."),
+    path_images: int = typer.Option(4, help="Images per timed run of the inpaint path."),
     threads: Optional[int] = typer.Option(None, help="CPU threads of torch and onnxruntime (default: their choice, one per core)."),
     peak_gflops: Optional[float] = typer.Option(None, min=0.001, help="The device's peak GFLOP/s at this precision (its spec sheet): adds the fraction of peak reached."),
-    json_output: bool = typer.Option(False, "--json", help="Print results as JSON."),
+    json_output: Annotated[bool, json_flag("Print the results as JSON.")] = False,
 ) -> None:
     """Time the generator; ratios against the other implementations come from the same run."""
     import torch
 
     from ..runtime.allocator import allocator_state
     from ..benchmark import (
-        benchmark_generator, benchmark_inpaint_path, load_benchmark_model, onnx_network_for, speedups,
+        benchmark_generator, benchmark_inpaint_path, check_benchmark_settings, load_benchmark_model, onnx_network_for,
+        speedups,
     )
     from ..runtime.device import resolve_device
-    from ..runtime.precision import AUTOCAST_DTYPES
-    from ..errors import PTGFillError
 
-    if precision not in AUTOCAST_DTYPES:
-        raise PTGFillError(f"--precision must be one of {', '.join(AUTOCAST_DTYPES)}")
+    check_benchmark_settings(sizes=size, batch_sizes=batch_size, warmup=warmup, repeats=repeats, threads=threads,
+                             attention=attention, path_images=path_images)
+    precision = precision.value
     if threads:
         torch.set_num_threads(threads)
     target = resolve_device(device)

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ..errors import PTGFillError
+from .options import Device, Quiet, json_flag
 
 NO_MODEL = "none"
 
@@ -34,13 +35,13 @@ def command(
     lpips_weights: Annotated[Optional[list[Path]], typer.Option("--lpips-weights", help="LPIPS weights: torchvision's alexnet-owt-7be5be79.pth and/or the lpips v0.1 alex.pth heads (repeatable).", show_default=False)] = None,
     fid_weights: Annotated[Optional[Path], typer.Option("--fid-weights", help="pytorch-fid's pt_inception-2015-12-05-6726825d.pth.", show_default=False)] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=1, help="Cases per batch.")] = 8,
-    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    device: Device = "auto",
     save_images: Annotated[bool, typer.Option("--save-images", help="Also write every filled image under OUTPUT/filled/.")] = False,
     grid_cases: Annotated[int, typer.Option("--grid-cases", min=0, help="Cases per bucket in comparison.png.")] = 2,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier evaluation in OUTPUT instead of resuming it.")] = False,
     list_datasets: Annotated[bool, typer.Option("--list-datasets", help="Print the dataset catalogue (splits, where expected) and exit.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the results as JSON, nothing else.")] = False,
+    quiet: Quiet = False,
+    json_output: Annotated[bool, json_flag("Print the results as JSON, nothing else.")] = False,
 ) -> None:
     """Score inpainting methods on an image set with a mask protocol.
 
@@ -49,7 +50,7 @@ def command(
     Exit status: 0 when every case was evaluated, 1 when some failed, 2 for usage errors.
     """
     from ..evaluation.catalogue import FITS, describe_catalogue
-    from ..data.masks import parse_buckets
+    from ..data.mask_spec import parse_buckets
 
     if list_datasets:
         _print_catalogue(describe_catalogue(data_root), json_output)

@@ -33,7 +33,7 @@ def command(
     as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON line."),
 ) -> None:
     """Export a model's generator to ONNX (inputs image and known, outputs refined and coarse; see the file's metadata)."""
-    from ..data.masks import parse_size
+    from ..data.mask_spec import parse_size
     from ..export.onnx_export import export_onnx
 
     if fp16 and quantize is not Quantize.none:

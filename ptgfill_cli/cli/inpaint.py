@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Callable, Iterator, Optional
 import typer
 
 from ..errors import PTGFillError
+from .messages import error_line
+from .options import Device, Precision, PrecisionChoice, Quiet, json_flag
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..inference.batch import FileResult
@@ -22,13 +24,6 @@ class Strategy(str, Enum):
     original = "original"
     resize = "resize"
     crop = "crop"
-
-
-class Precision(str, Enum):
-    # engine.runtime.AUTOCAST_DTYPES's names, restated so that --help does not import torch
-    fp32 = "fp32"
-    bf16 = "bf16"
-    fp16 = "fp16"
 
 
 class Backend(str, Enum):
@@ -89,7 +84,7 @@ def command(
             "Default: the installed default model.",
         ),
     ] = None,
-    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    device: Device = "auto",
     strategy: Annotated[
         Strategy,
         typer.Option(
@@ -112,14 +107,7 @@ def command(
     batch_size: Annotated[
         int, typer.Option("--batch-size", "-b", min=1, help="Images of one working size per network batch.")
     ] = 1,
-    precision: Annotated[
-        Precision,
-        typer.Option(
-            "--precision",
-            help="Network arithmetic: fp32, or bf16/fp16 autocast (faster, but the fill "
-            "changes by a few grey levels).",
-        ),
-    ] = Precision.fp32,
+    precision: PrecisionChoice = Precision.fp32,
     threads: Annotated[
         Optional[int],
         typer.Option(
@@ -170,10 +158,8 @@ def command(
     save_coarse: Annotated[
         bool, typer.Option("--save-coarse", help="Also write the coarse network's fill as {stem}_coarse.")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
-    json_lines: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object per image on stdout, nothing else.")
-    ] = False,
+    quiet: Quiet = False,
+    json_lines: Annotated[bool, json_flag("Print one JSON object per image on stdout, nothing else.")] = False,
 ) -> None:
     """Fill the holes of IMAGES, marked by --mask or by their alpha channel.
 
@@ -249,7 +235,7 @@ class _Report:
         self.progress_shown = False
 
     def usage_error(self, error: PTGFillError) -> None:
-        self.console.print(f"ptgfill: error: {error}", markup=False, style="red")
+        self.console.print(error_line(error), markup=False, style="red")
 
     @contextmanager
     def progress(self, total: int) -> Iterator[Callable[[], None]]:

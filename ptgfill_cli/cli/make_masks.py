@@ -8,9 +8,9 @@ from pathlib import Path
 
 import typer
 
-from ..data import masks
+from ..data.mask_spec import MASK_KINDS, parse_border, parse_buckets, parse_size
 
-Kind = Enum("Kind", {kind: kind for kind in masks.MASK_KINDS}, type=str)
+Kind = Enum("Kind", {kind: kind for kind in MASK_KINDS}, type=str)
 PROTOCOL_BUCKETS = "1-10,10-20,20-30,30-40,40-50,50-60"
 
 
@@ -29,15 +29,19 @@ def command(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary to stdout."),
 ) -> None:
     """Write PNG hole masks (white = hole) in hole-ratio buckets, with their measured ratios."""
+    from ..data import masks
+    from ..errors import PTGFillError
+
     try:
-        height, width = masks.parse_size(size)
+        height, width = parse_size(size)
         records = masks.write_mask_set(
-            out_dir, kind.value, count, masks.parse_buckets(buckets), (height, width),
-            seed, masks.parse_border(border, height, width), overwrite,
+            out_dir, kind.value, count, parse_buckets(buckets), (height, width),
+            seed, parse_border(border, height, width), overwrite,
         )
-    except (ValueError, OSError, masks.MaskGenerationError) as error:
-        typer.echo(f"ptgfill make-masks: error: {error}", err=True)
-        raise typer.Exit(2) from None
+    except ValueError as error:
+        raise PTGFillError(str(error)) from None
+    except OSError as error:
+        raise PTGFillError(f"{out_dir}: {error.strerror or error}") from None
     summary = masks.bucket_summary(records)
     if as_json:
         typer.echo(json.dumps({

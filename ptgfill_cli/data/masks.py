@@ -54,23 +54,13 @@ import numpy as np
 
 from ..atomic import write_bytes_atomically
 from ..errors import PTGFillError
+from .mask_spec import BASE_KINDS, DEFAULT_BUCKETS, MASK_KINDS, MIN_SIDE, check_border, percent_text
 
 HOLE = 255
-MASK_KINDS: tuple[str, ...] = ("irregular", "strokes", "box", "center", "object", "mix")
-BASE_KINDS: tuple[str, ...] = ("irregular", "strokes", "box", "center")
-DEFAULT_BUCKETS: tuple[tuple[float, float], ...] = (
-    (0.01, 0.1),
-    (0.1, 0.2),
-    (0.2, 0.3),
-    (0.3, 0.4),
-    (0.4, 0.5),
-    (0.5, 0.6),
-)
-NVIDIA_BORDER_AT_512 = 50
 MANIFEST_JSON = "manifest.json"
 MANIFEST_CSV = "manifest.csv"
 MANIFEST_FORMAT = "ptgfill-masks/1"
-MIN_SIDE = 8
+
 
 _MAX_RESTARTS = 20
 _MAX_PARTS = 4000
@@ -112,43 +102,6 @@ def composite(known, original, fill):
     return known * original + (1 - known) * fill
 
 
-def parse_buckets(text: str) -> tuple[tuple[float, float], ...]:
-    """Parse ``"1-10,10-20"`` (percent), ``"0.1-0.2,0.2-0.3"`` (fractions) or ``"5%-15%"``.
-
-    Bounds are percent when any bound exceeds 1 or carries a ``%`` sign, fractions
-    otherwise. Each bucket is the half-open range ``[lo, hi)`` with ``0 <= lo < hi <= 1``.
-    Raises ``ValueError`` for anything else, and for a bucket given twice.
-    """
-    pairs = [_split_bucket(part) for part in text.split(",") if part.strip()]
-    if not pairs:
-        raise ValueError(f"no buckets in {text!r}; expected e.g. '1-10,10-20'")
-    is_percent = "%" in text or any(float(bound) > 1 for pair in pairs for bound in pair)
-    scale = 100.0 if is_percent else 1.0
-    buckets = tuple((float(lo) / scale, float(hi) / scale) for lo, hi in pairs)
-    for lo, hi in buckets:
-        if not 0.0 <= lo < hi <= 1.0:
-            raise ValueError(
-                f"bucket {_percent(lo)}-{_percent(hi)} % is not a range inside 0-100 % with lo < hi"
-            )
-    if len(set(buckets)) != len(buckets):
-        raise ValueError(f"a bucket is given twice in {text!r}")
-    return buckets
-
-
-def _split_bucket(part: str) -> tuple[str, str]:
-    bounds = part.replace("%", "").split("-")
-    if len(bounds) != 2:
-        raise ValueError(f"bucket {part.strip()!r} is not of the form LO-HI")
-    for bound in bounds:
-        try:
-            value = float(bound)
-        except ValueError:
-            raise ValueError(f"bucket {part.strip()!r}: {bound.strip()!r} is not a number") from None
-        if not math.isfinite(value):
-            raise ValueError(f"bucket {part.strip()!r}: bounds must be finite numbers")
-    return bounds[0].strip(), bounds[1].strip()
-
-
 def dilate_holes(hole_mask: np.ndarray, pixels: int) -> np.ndarray:
     """Grow a boolean hole mask by ``pixels`` in every direction (a disc, so corners round
     off as a brush would): object outlines drawn tight leave the object's edge and shadow
@@ -159,42 +112,6 @@ def dilate_holes(hole_mask: np.ndarray, pixels: int) -> np.ndarray:
         return hole_mask
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pixels + 1, 2 * pixels + 1))
     return cv2.dilate(hole_mask.astype(np.uint8), disc, borderType=cv2.BORDER_CONSTANT, borderValue=0).astype(bool)
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """Parse ``"512"`` (square) or ``"HEIGHTxWIDTH"`` such as ``"384x512"`` into (height, width)."""
-    parts = text.lower().replace("×", "x").split("x")
-    try:
-        sides = [int(part) for part in parts]
-    except ValueError:
-        raise ValueError(f"size {text!r} is not N or HEIGHTxWIDTH, e.g. 512 or 384x512") from None
-    if len(sides) == 1:
-        sides = sides * 2
-    if len(sides) != 2 or min(sides) < MIN_SIDE:
-        raise ValueError(f"size {text!r} must be N or HEIGHTxWIDTH with sides of at least {MIN_SIDE}")
-    return sides[0], sides[1]
-
-
-def auto_border(height: int, width: int) -> int:
-    """The hole-free border of the NVIDIA set (50 px at 512x512), scaled to the shorter side."""
-    return round(NVIDIA_BORDER_AT_512 * min(height, width) / 512)
-
-
-def parse_border(text: str, height: int, width: int) -> int:
-    """Parse a border width: a number of pixels, or ``"auto"`` for ``auto_border``."""
-    if text.strip().lower() == "auto":
-        return auto_border(height, width)
-    try:
-        border = int(text)
-    except ValueError:
-        raise ValueError(f"border {text!r} is not a number of pixels or 'auto'") from None
-    _check_border(border, height, width)
-    return border
-
-
-def _check_border(border: int, height: int, width: int) -> None:
-    if border < 0 or 2 * border >= min(height, width):
-        raise ValueError(f"border {border} px leaves no room for holes in a {height}x{width} mask")
 
 
 # ---------------------------------------------------------------------------
@@ -405,14 +322,14 @@ def generate_mask(
 
 def check_reachable(ratio_range: tuple[float, float], height: int, width: int, border: int = 0) -> None:
     """Raise ``ValueError`` if no mask of this size and border has a hole ratio in ``ratio_range``."""
-    _check_border(border, height, width)
+    check_border(border, height, width)
     first, stop = _hole_count_bounds(ratio_range, height * width)
     room = (height - 2 * border) * (width - 2 * border)
     if first >= stop or first > room or stop <= 1:
         lo, hi = ratio_range
         raise ValueError(
             f"no {height}x{width} mask with a {border} px border has a hole ratio in "
-            f"[{_percent(lo)} %, {_percent(hi)} %)"
+            f"[{percent_text(lo)} %, {percent_text(hi)} %)"
         )
 
 
@@ -614,15 +531,7 @@ def mask_rng(seed: int, ratio_range: tuple[float, float], index: int) -> np.rand
 
 def bucket_name(ratio_range: tuple[float, float]) -> str:
     """The bucket's folder name in percent, sortable: ``(0.01, 0.1)`` -> ``"001-010"``."""
-    return "-".join(_percent(bound, padded=True) for bound in ratio_range)
-
-
-def _percent(ratio: float, padded: bool = False) -> str:
-    text = f"{ratio * 100:.4f}".rstrip("0").rstrip(".")
-    if padded:
-        whole, _, decimals = text.partition(".")
-        text = whole.zfill(3) + ("." + decimals if decimals else "")
-    return text
+    return "-".join(percent_text(bound, padded=True) for bound in ratio_range)
 
 
 def write_mask_set(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from ..errors import PTGFillError
+from ..errors import PTGFillError, SettingError
 from .image_io import IMAGE_SUFFIXES, SUFFIX_FORMATS
 
 OUTPUT_FORMATS: tuple[str, ...] = ("png", "jpg", "webp", "tiff", "bmp", "same")
@@ -152,13 +152,13 @@ def output_name_template(name: str | None = None, suffix: str | None = None) -> 
 def check_name_template(template: str) -> None:
     """PTGFillError unless ``template`` names a file from ``{stem}`` and ends in ``.{ext}``."""
     if not template.endswith(".{ext}"):
-        raise PTGFillError(f"--name {template!r} must end in .{{ext}} (the output format sets the extension)")
+        raise SettingError("name", f"{template!r} must end in .{{ext}} (the output format sets the extension)")
     try:
         name = template.format(stem="photo", ext="png")
     except (KeyError, IndexError, ValueError) as error:
-        raise PTGFillError(f"--name {template!r}: only {{stem}} and {{ext}} can be filled in ({error})") from None
+        raise SettingError("name", f"{template!r}: only {{stem}} and {{ext}} can be filled in ({error})") from None
     if "{stem}" not in template or "/" in name or "\\" in name or name.startswith("."):
-        raise PTGFillError(f"--name {template!r} must use {{stem}} and name a file, not a path or a hidden file")
+        raise SettingError("name", f"{template!r} must use {{stem}} and name a file, not a path or a hidden file")
 
 
 def _output_is_file(output: Path, image_count: int, output_format: str | None) -> bool:

@@ -25,7 +25,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from ..errors import PTGFillError
+from ..errors import PTGFillError, SettingError
 from ..data.datasets import center_crop, list_images, resize_shorter_side
 from ..data.image_io import IMAGE_SUFFIXES
 
@@ -201,7 +201,7 @@ def resolve_dataset(
     and for a catalogue set only those N need to be present. ``split`` picks a catalogue
     set's evaluation (``test``) or training (``train``) split."""
     if limit is not None and limit < 1:
-        raise DatasetError(f"--limit must be at least 1, not {limit}")
+        raise SettingError("limit", f"must be at least 1, not {limit}")
     if split not in SPLITS:
         raise DatasetError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
     if spec in CATALOGUE:

@@ -29,7 +29,7 @@ from typing import Protocol, Sequence
 import torch
 
 from ..data.masks import hole_ratio
-from ..errors import EvaluationError
+from ..errors import EvaluationError, SettingError
 from . import report
 from .baselines import InpaintingMethod
 from .cases import Case, CaseLoader, case_tensors
@@ -64,9 +64,9 @@ def evaluate(
     if not methods:
         raise EvaluationError("nothing to evaluate: give --model and/or --compare methods")
     if settings.size < 32:
-        raise EvaluationError(f"--size must be at least 32, not {settings.size}")
+        raise SettingError("size", f"must be at least 32, not {settings.size}")
     if settings.batch_size < 1:
-        raise EvaluationError(f"--batch-size must be at least 1, not {settings.batch_size}")
+        raise SettingError("batch_size", f"must be at least 1, not {settings.batch_size}")
     device = torch.device(device)
     size = settings.size
     for method in methods:

@@ -46,11 +46,10 @@ import numpy as np
 from ..atomic import write_text_atomically
 from ..errors import PTGFillError
 from ..data.image_io import IMAGE_SUFFIXES
+from ..data.mask_spec import DEFAULT_BUCKETS, MASK_KINDS
 from ..data.masks import (
-    DEFAULT_BUCKETS,
     HOLE,
     MANIFEST_JSON,
-    MASK_KINDS,
     MaskGenerationError,
     bucket_name,
     generate_mask,

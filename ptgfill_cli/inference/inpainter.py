@@ -28,7 +28,7 @@ from ..data.image_io import (
     mask_from_alpha,
 )
 from ..data.masks import composite, dilate_holes
-from ..errors import InputError
+from ..errors import InputError, SettingError
 from .working import (
     DEFAULT_CROP_MARGIN,
     DEFAULT_MAX_SIDE,
@@ -207,7 +207,7 @@ class Inpainter:
             from .onnx_network import OnnxNetwork
 
             if model is None:
-                raise InputError("--backend onnxruntime needs --model FILE.onnx (made by ptgfill export)")
+                raise SettingError("backend", "onnxruntime needs a model FILE.onnx (made by ptgfill export)")
             if options.pop("precision", "fp32") != "fp32" or options.pop("compile", False):
                 raise InputError(
                     "--precision and --compile are PyTorch's; an ONNX file's precision is set when "

@@ -8,8 +8,8 @@ import re
 import torch
 
 from ..errors import PTGFillError
+from .choices import DEVICE_CHOICES
 
-DEVICE_CHOICES = "auto, cpu, cuda, cuda:N or mps"
 
 
 def resolve_device(spec: str | torch.device = "auto") -> torch.device:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-AUTOCAST_DTYPES: dict[str, torch.dtype | None] = {
-    "fp32": None,
-    "bf16": torch.bfloat16,
-    "fp16": torch.float16,
-}
+from .choices import PRECISIONS
+
+AUTOCAST_DTYPES: dict[str, torch.dtype | None] = dict(zip(PRECISIONS, (None, torch.bfloat16, torch.float16)))
 
 
 def compiled_for_inference(model: nn.Module) -> nn.Module:

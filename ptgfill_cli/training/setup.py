@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..data.datasets import held_out_split, list_images
-from ..errors import PTGFillError
+from ..errors import PTGFillError, SettingError
 from .samples import InpaintingSamples, SourceMix, fixed_validation_masks, interleave, mask_source
-from .trainer import TrainConfig, Trainer, TrainResult
+from .settings import TrainConfig, TrainData
+from .trainer import Trainer, TrainResult
 
 FEW_VALIDATION_IMAGES = 8  # below this many, validation scores move by whole dB with one image
 
@@ -69,23 +70,19 @@ def split_sources(
 
 
 def build_samples(
-    config: TrainConfig, data: str | Sequence[str], val_data: str | None, val_fraction: float, val_count: int,
-    masks: str, data_root: str | Path | None = None, source_weights: Sequence[float] | None = None,
-    test_fraction: float = 0.0,
+    config: TrainConfig, data: TrainData
 ) -> tuple[InpaintingSamples, InpaintingSamples | None, list[dict[str, Any]]]:
     """Training and validation samples, and a description of each source for the model card.
 
-    With one DATA source and no weights, batches walk epoch permutations of it; with
-    several (or weights), every sample draws its source by weight.
+    With one source and no weights, batches walk epoch permutations of it; with several
+    (or weights), every sample draws its source by weight.
     """
-    data = [data] if isinstance(data, str) else list(data)
-    if not (0 <= test_fraction < 1 and 0 <= val_fraction < 1 and test_fraction + val_fraction < 1):
-        raise PTGFillError("--val-fraction and --test-fraction must be in [0, 1) and sum to under 1")
-    splits = split_sources(data, val_fraction, source_weights, data_root, hold_out=val_data is None,
-                           test_fraction=test_fraction)
+    splits = split_sources(data.sources, data.val_fraction, data.source_weights, data.data_root,
+                           hold_out=data.val_data is None, test_fraction=data.test_fraction)
+    val_data, val_count, source_weights = data.val_data, data.val_count, data.source_weights
     try:
-        source = mask_source(masks)
-        val_paths = training_images(val_data, data_root, "test") if val_data else None
+        source = mask_source(data.masks)
+        val_paths = training_images(val_data, data.data_root, "test") if val_data else None
     except FileNotFoundError as error:
         raise PTGFillError(str(error)) from None
     if val_paths is None:
@@ -96,7 +93,7 @@ def build_samples(
         try:
             train.mix = SourceMix(tuple(len(s.train) for s in splits), tuple(s.weight for s in splits))
         except ValueError as error:
-            raise PTGFillError(f"--source-weights: {error}") from None
+            raise SettingError("source_weights", str(error)) from None
     shares = train.mix.shares if train.mix is not None else (1.0,)
     description = [s.describe(share) for s, share in zip(splits, shares)]
     val = None
@@ -108,19 +105,16 @@ def build_samples(
 
 
 def run_training(
-    config: TrainConfig, data: str | Sequence[str], val_data: str | None = None, val_fraction: float = 0.05,
-    val_count: int = 64, masks: str = "generated", vgg_weights: Path | None = None,
-    init: str | None = None, resume: str | None = None, show_progress: bool = True,
-    data_root: str | Path | None = None, source_weights: Sequence[float] | None = None,
-    started_at: float | None = None, test_fraction: float = 0.0,
+    config: TrainConfig, data: TrainData, *, vgg_weights: Path | None = None, init: str | None = None,
+    resume: str | None = None, show_progress: bool = True, started_at: float | None = None,
     announce: Callable[[str], None] | None = None,
 ) -> TrainResult:
-    """``started_at``: the ``time.monotonic()`` that ``config.time_limit`` counts from (default: now).
-    ``announce`` receives one-line notes for the user (a resume, a thin validation set)."""
+    """Train as ``config`` says on ``data``. ``started_at``: the ``time.monotonic()`` that
+    ``config.time_limit`` counts from (default: now). ``announce`` receives one-line notes
+    for the user (a resume, a thin validation set)."""
     say = announce or (lambda line: None)
-    train, val, sources = build_samples(
-        config, data, val_data, val_fraction, val_count, masks, data_root, source_weights, test_fraction
-    )
+    train, val, sources = build_samples(config, data)
+    val_data, val_fraction, test_fraction, masks = data.val_data, data.val_fraction, data.test_fraction, data.masks
     features = None
     if config.perceptual == "vgg":
         from ..models.vgg import load_vgg16_features

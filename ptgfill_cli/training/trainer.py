@@ -14,7 +14,7 @@ import logging
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,10 +24,9 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from ..atomic import replace_atomically
-from ..config import PTGFillConfig, preset
-from ..errors import PTGFillError
+from ..config import PTGFillConfig
+from ..errors import PTGFillError, SettingError
 from ..losses import (
-    LossWeights,
     discriminator_hinge,
     generator_adversarial,
     perceptual_and_style,
@@ -40,75 +39,10 @@ from ..models.factory import build_discriminator, build_generator
 from ..runtime.device import resolve_device
 from ..runtime.precision import AUTOCAST_DTYPES
 from .samples import InpaintingSamples, StepBatchSampler
+from .settings import TrainConfig
 
 log = logging.getLogger(__name__)
-MODES = ("generator", "discriminator", "joint", "finetune")
-PRECISIONS = tuple(AUTOCAST_DTYPES)
-PERCEPTUAL_NETWORKS = ("vgg", "mobilenet", "none")
-LR_SCHEDULES = ("constant", "cosine")
 COSINE_FLOOR = 0.01  # the cosine schedule ends at this fraction of the base rate, not at zero
-
-
-@dataclass
-class TrainConfig:
-    """Everything a training run is given; saved into every checkpoint."""
-
-    out_dir: str = "runs/ptgfill"
-    preset: str = "lite"
-    attention: str = "tokens"
-    size: int = 256
-    load_size: int | None = None
-    batch_size: int = 8  # global, across all processes
-    steps: int = 10_000
-    mode: str = "joint"
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    lr_warmup: int = 0  # steps of linear learning-rate warm-up from the first step of this run's optimiser
-    lr_schedule: str = "constant"  # LR_SCHEDULES: after the warm-up, constant or cosine decay to the last step
-    weight_decay: float = 0.01
-    losses: LossWeights = field(default_factory=LossWeights)
-    perceptual: str = "vgg"  # PERCEPTUAL_NETWORKS
-    crop_scale: tuple[float, float] | None = None  # random resized crops: fraction of the photo's area
-    time_limit: float | None = None  # seconds of wall-clock time for this process, then stop cleanly
-    ema_decay: float = 0.999
-    precision: str = "fp32"
-    channels_last: bool = False
-    seed: int = 0
-    num_workers: int = 2
-    log_every: int = 25
-    sample_every: int = 500
-    val_every: int = 500
-    checkpoint_every: int = 500
-    keep_last: int = 3
-    device: str = "auto"
-
-    def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise PTGFillError(f"--mode must be one of {', '.join(MODES)}, not {self.mode!r}")
-        if self.precision not in PRECISIONS:
-            raise PTGFillError(f"--precision must be one of {', '.join(PRECISIONS)}")
-        if self.perceptual not in PERCEPTUAL_NETWORKS:
-            raise PTGFillError(f"--perceptual must be one of {', '.join(PERCEPTUAL_NETWORKS)}, not {self.perceptual!r}")
-        if self.crop_scale is not None:
-            self.crop_scale = tuple(float(x) for x in self.crop_scale)
-            if len(self.crop_scale) != 2 or not 0 < self.crop_scale[0] <= self.crop_scale[1] <= 1:
-                raise PTGFillError(f"--crop-scale must be LO,HI with 0 < LO <= HI <= 1, not {self.crop_scale}")
-        if self.time_limit is not None and not (math.isfinite(self.time_limit) and self.time_limit > 0):
-            raise PTGFillError(f"--time-limit must be a positive duration, not {self.time_limit}")
-        if self.size % 32:
-            raise PTGFillError(f"--size must be a multiple of 32, not {self.size}")
-        if self.steps < 1 or self.batch_size < 1:
-            raise PTGFillError("--steps and --batch-size must be positive")
-        if self.lr_warmup < 0:
-            raise PTGFillError(f"--lr-warmup must be 0 or more steps, not {self.lr_warmup}")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise PTGFillError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}, not {self.lr_schedule!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    def model_config(self) -> PTGFillConfig:
-        return preset(self.preset, attention=self.attention)
 
 
 def learning_rate_scale(config: TrainConfig, step: int) -> float:
@@ -304,7 +238,7 @@ class Trainer:
         if path is None:
             return
         if not path.is_file():
-            raise PTGFillError(f"--resume {spec}: no such checkpoint")
+            raise SettingError("resume", f"{spec}: no such checkpoint")
         self.load_checkpoint(path)
         self.resumed_from = path
         if self.dist.is_main:

@@ -44,3 +44,16 @@ def test_benchmark_rejects_a_missing_device():
     result = CliRunner().invoke(app, ["benchmark", "--device", "cuda", "--size", "64"])
     assert result.exit_code == 2
     assert "CUDA is not available" in result.output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--size", "0"], "--size must be a multiple of 32"), (["--size", "17"], "--size must be a multiple of 32"),
+    (["--size", "-64"], "--size must be a multiple of 32"), (["--size", "99999"], "--size must be a multiple of 32"),
+    (["--batch-size", "0"], "--batch-size must be at least 1"), (["--repeats", "0"], "--repeats must be at least 1"),
+    (["--warmup", "-1"], "--warmup must be 0 or more"), (["--threads", "0"], "--threads must be at least 1"),
+    (["--attention", "bogus"], "--attention must be one of tokens, per-token"),
+])
+def test_bad_options_are_one_line_errors_before_any_model_is_built(args, message):
+    result = CliRunner().invoke(app, ["benchmark", *args])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == [result.output.strip()] and message in result.output

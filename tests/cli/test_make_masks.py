@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ptgfill_cli.cli.app import app
-from ptgfill_cli.data import masks
+from ptgfill_cli.data import mask_spec, masks
 
 runner = CliRunner()
 
@@ -27,7 +27,7 @@ def test_json_summary_and_files(tmp_path: Path) -> None:
     summary = json.loads(result.stdout)
     assert (summary["kind"], summary["count"], summary["seed"]) == ("strokes", 12, 9)
     assert (summary["height"], summary["width"], summary["border"]) == (48, 64, 0)
-    expected_names = [masks.bucket_name(bucket) for bucket in masks.DEFAULT_BUCKETS]
+    expected_names = [masks.bucket_name(bucket) for bucket in mask_spec.DEFAULT_BUCKETS]
     assert [row["bucket"] for row in summary["buckets"]] == expected_names
     assert all(row["lo"] <= row["mean_hole_ratio"] < row["hi"] for row in summary["buckets"])
     assert len(list(out.rglob("*.png"))) == 12

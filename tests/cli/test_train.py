@@ -66,3 +66,18 @@ def test_train_says_when_it_resumed_and_when_validation_is_thin(tmp_path):
     assert second.returncode == 0, second.stderr[-2000:]
     assert f"ptgfill train: resumed from {out / 'checkpoints'}" in second.stderr
     assert "at step 1 of 2" in second.stderr
+
+
+def test_bad_options_are_one_line_errors_naming_the_flag_before_any_data_is_read(tmp_path):
+    missing = str(tmp_path / "no-such-folder")  # never listed: the options fail first
+    for args, flag in [(["--preset", "lyte"], "--preset must be one of"),
+                       (["--attention", "tokenz"], "--attention must be one of"),
+                       (["--size", "0"], "--size must be"),
+                       (["--workers", "-1"], "--workers must be"),
+                       (["--w-hole", "inf"], "--w-hole must be a finite weight"),
+                       (["--val-fraction", "-0.1"], "--val-fraction must be in [0, 1)"),
+                       (["--ema-decay", "2"], "--ema-decay must be in [0, 1)")]:
+        finished = _train(missing, "--out", str(tmp_path / "run"), *args)
+        assert finished.returncode == 2, (args, finished.stderr)
+        lines = finished.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"ptgfill: error: {flag}"), (args, finished.stderr)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ptgfill_cli.data import masks
+from ptgfill_cli.data import mask_spec, masks
 from tests.conftest import SHARED
 
 NVIDIA_MASKS = SHARED / "data" / "masks" / "pconv-irregular"
@@ -37,7 +37,7 @@ def _edge_fraction(mask: np.ndarray) -> float:
 @pytest.mark.parametrize("kind", DRAWN_KINDS)
 @pytest.mark.parametrize("border", [0, 20])
 def test_every_mask_lies_in_its_bucket(kind: str, border: int) -> None:
-    for ratio_range in masks.DEFAULT_BUCKETS:
+    for ratio_range in mask_spec.DEFAULT_BUCKETS:
         for index in range(4):
             rng = masks.mask_rng(3, ratio_range, index)
             mask = masks.generate_mask(kind, 200, 200, ratio_range, rng, border=border)
@@ -57,7 +57,7 @@ def test_masks_have_the_asked_shape_and_ratio(kind: str, shape: tuple[int, int])
 
 @pytest.mark.parametrize("kind", DRAWN_KINDS)
 def test_border_stays_free_of_holes(kind: str) -> None:
-    for index, ratio_range in enumerate(masks.DEFAULT_BUCKETS):
+    for index, ratio_range in enumerate(mask_spec.DEFAULT_BUCKETS):
         rng = np.random.default_rng(index)
         mask = masks.generate_mask(kind, 256, 192, ratio_range, rng, border=25)
         assert _border_is_free(mask, 25)
@@ -108,13 +108,13 @@ def test_generation_is_reproducible_from_the_rng() -> None:
 
 def test_mix_draws_several_kinds() -> None:
     kinds = {masks.choose_kind("mix", masks.mask_rng(0, (0.1, 0.2), i)) for i in range(40)}
-    assert kinds == set(masks.BASE_KINDS)
+    assert kinds == set(mask_spec.BASE_KINDS)
 
 
 def test_irregular_masks_are_as_ragged_as_the_partial_conv_ones_at_each_ratio() -> None:
     # Reference values: mean edge fraction of 20 NVIDIA test masks per bucket (files i*97 in each).
     nvidia_edge_fraction = (0.157, 0.120, 0.086, 0.060, 0.049, 0.027)
-    for ratio_range, reference in zip(masks.DEFAULT_BUCKETS, nvidia_edge_fraction):
+    for ratio_range, reference in zip(mask_spec.DEFAULT_BUCKETS, nvidia_edge_fraction):
         drawn = [
             masks.generate_mask("irregular", 512, 512, ratio_range, masks.mask_rng(0, ratio_range, i))
             for i in range(8)
@@ -134,30 +134,30 @@ def test_hole_ratio_counts_only_full_white() -> None:
 
 
 def test_parse_buckets_percent_fraction_and_percent_sign() -> None:
-    assert masks.parse_buckets("1-10,10-20,20-30,30-40,40-50,50-60") == masks.DEFAULT_BUCKETS
-    assert masks.parse_buckets("0.1-0.2, 0.2-0.3") == ((0.1, 0.2), (0.2, 0.3))
-    assert masks.parse_buckets("0.5%-1%") == ((0.005, 0.01),)
-    assert masks.parse_buckets("12.5-20") == ((0.125, 0.2),)
+    assert mask_spec.parse_buckets("1-10,10-20,20-30,30-40,40-50,50-60") == mask_spec.DEFAULT_BUCKETS
+    assert mask_spec.parse_buckets("0.1-0.2, 0.2-0.3") == ((0.1, 0.2), (0.2, 0.3))
+    assert mask_spec.parse_buckets("0.5%-1%") == ((0.005, 0.01),)
+    assert mask_spec.parse_buckets("12.5-20") == ((0.125, 0.2),)
 
 
 @pytest.mark.parametrize("text", ["", ",", "10", "a-b", "20-10", "0-150", "10-20,10-20", "1-2-3", "nan-5"])
 def test_parse_buckets_rejects_bad_strings(text: str) -> None:
     with pytest.raises(ValueError):
-        masks.parse_buckets(text)
+        mask_spec.parse_buckets(text)
 
 
 def test_parse_size_and_border() -> None:
-    assert masks.parse_size("512") == (512, 512)
-    assert masks.parse_size("384x512") == (384, 512)
+    assert mask_spec.parse_size("512") == (512, 512)
+    assert mask_spec.parse_size("384x512") == (384, 512)
     for bad in ("", "x", "512x", "4x4", "0", "12.5"):
         with pytest.raises(ValueError):
-            masks.parse_size(bad)
-    assert masks.parse_border("auto", 512, 512) == 50
-    assert masks.parse_border("auto", 256, 384) == 25
-    assert masks.parse_border("7", 64, 64) == 7
+            mask_spec.parse_size(bad)
+    assert mask_spec.parse_border("auto", 512, 512) == 50
+    assert mask_spec.parse_border("auto", 256, 384) == 25
+    assert mask_spec.parse_border("7", 64, 64) == 7
     for bad in ("-1", "32", "wide"):
         with pytest.raises(ValueError):
-            masks.parse_border(bad, 64, 64)
+            mask_spec.parse_border(bad, 64, 64)
 
 
 def test_bucket_names_sort_like_their_ranges() -> None:
@@ -276,13 +276,13 @@ def test_bucket_summary_counts_and_means() -> None:
 def test_default_buckets_and_hole_ratio_match_the_nvidia_protocol() -> None:
     if not NVIDIA_MASKS.is_dir():
         pytest.skip(f"needs the NVIDIA mask set at {NVIDIA_MASKS} (../shared beside the checkout)")
-    for bucket_index, (lo, hi) in enumerate(masks.DEFAULT_BUCKETS):
+    for bucket_index, (lo, hi) in enumerate(mask_spec.DEFAULT_BUCKETS):
         for offset in (0, 999, 1000, 1999):  # first and last of the border ("N") and reaching ("B") halves
             mask = masks.read_mask(NVIDIA_MASKS / f"{bucket_index * 2000 + offset:05d}.png")
             assert mask.shape == (512, 512)
             assert lo <= masks.hole_ratio(mask) < hi
             if offset < 1000:
-                assert _border_is_free(mask, masks.auto_border(512, 512))
+                assert _border_is_free(mask, mask_spec.auto_border(512, 512))
 
 
 def test_object_holes_are_one_solid_shape_each() -> None:
@@ -301,4 +301,4 @@ def test_object_holes_are_one_solid_shape_each() -> None:
 
 
 def test_object_kind_is_not_in_the_mix_so_mix_sets_keep_their_bytes() -> None:
-    assert "object" in masks.MASK_KINDS and "object" not in masks.BASE_KINDS
+    assert "object" in mask_spec.MASK_KINDS and "object" not in mask_spec.BASE_KINDS

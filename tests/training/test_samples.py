@@ -10,8 +10,8 @@ import pytest
 from ptgfill_cli.data.datasets import MAX_CROP_UPSCALE, held_out_split, list_images, random_resized_crop
 from ptgfill_cli.training.samples import TRAINING_MASKS, InpaintingSamples, SourceMix, StepBatchSampler
 from ptgfill_cli.training.setup import build_samples, split_sources
-from ptgfill_cli.training.trainer import TrainConfig
-from ptgfill_cli.errors import PTGFillError
+from ptgfill_cli.training.settings import TrainConfig, TrainData
+from ptgfill_cli.errors import PTGFillError, SettingError
 
 
 def _gradient(height: int, width: int) -> np.ndarray:
@@ -103,17 +103,17 @@ def test_build_samples_mixes_sources_and_validates_on_each(tmp_path):
     first = _write_photos(tmp_path / "a", 60)
     second = _write_photos(tmp_path / "b", 40)
     config = TrainConfig(out_dir=str(tmp_path / "run"), size=32, crop_scale=(0.2, 1.0))
-    train, val, sources = build_samples(config, [str(first), str(second)], None, 0.2, 10, "generated",
-                                        source_weights=[1, 3])
+    train, val, sources = build_samples(
+        config, TrainData((str(first), str(second)), source_weights=(1, 3), val_fraction=0.2, val_count=10))
     assert train.mix is not None and train.mix.shares == (0.25, 0.75)
     assert [s["share"] for s in sources] == [0.25, 0.75]
     assert {p.parent for p in val.paths} == {first, second}
     image, hole, ok = train[(0, 1)]
     assert image.shape == (3, 32, 32) and hole.shape == (1, 32, 32) and int(ok) == 1
-    with pytest.raises(PTGFillError, match="2 DATA sources"):
-        build_samples(config, [str(first), str(second)], None, 0.2, 10, "generated", source_weights=[1])
-    with pytest.raises(PTGFillError, match="test-fraction"):
-        build_samples(config, [str(first)], None, 0.6, 10, "generated", test_fraction=0.5)
+    with pytest.raises(SettingError, match="source_weights must give one weight per source: 1 for 2"):
+        TrainData((str(first), str(second)), source_weights=(1,))
+    with pytest.raises(SettingError, match="val_fraction and test_fraction must sum to under 1"):
+        TrainData((str(first),), val_fraction=0.6, test_fraction=0.5)
 
 
 def test_training_masks_include_object_holes():

@@ -18,7 +18,8 @@ import torch.multiprocessing as mp
 
 from ptgfill_cli.data.datasets import list_images
 from ptgfill_cli.training.samples import GeneratedMasks, InpaintingSamples
-from ptgfill_cli.training.trainer import COSINE_FLOOR, TrainConfig, Trainer, export_checkpoint, learning_rate_scale
+from ptgfill_cli.training.settings import TrainConfig
+from ptgfill_cli.training.trainer import COSINE_FLOOR, Trainer, export_checkpoint, learning_rate_scale
 from ptgfill_cli.errors import PTGFillError
 from tests.conftest import EXAMPLES, REPO_ROOT
 
@@ -96,7 +97,7 @@ def test_unreadable_images_are_skipped_and_counted(tmp_path):
 
 
 def test_bad_settings_are_one_line_errors(tmp_path):
-    with pytest.raises(PTGFillError, match="--mode"):
+    with pytest.raises(PTGFillError, match="mode must be one of"):
         _config(tmp_path, mode="both")
     with pytest.raises(PTGFillError, match="multiple of 32"):
         _config(tmp_path, size=100)

@@ -63,7 +63,7 @@ def test_config_may_be_an_object(write_manifest, lite_entry):
         (lambda e: e.update(sha256="abc"), "'sha256' must be 64 lower-case hex digits"),
         (lambda e: e.pop("trained_on"), "missing trained_on"),
         (lambda e: e.pop("file"), "needs 'file' \\(bundled\\) or 'hf'"),
-        (lambda e: e.update(config="huge"), "bad 'config': unknown preset 'huge'"),
+        (lambda e: e.update(config="huge"), "bad 'config': preset must be one of base, lite, paper, not 'huge'"),
         (lambda e: e.update(config={"widht": 3}), "unknown model config keys: widht"),
         (lambda e: e.update(file="../outside.safetensors"), "must stay inside"),
         (lambda e: e.update(file="m.pth"), "'file' must be a .safetensors path"),

@@ -1,0 +1,38 @@
+"""The one format of the command line's error lines: ``ptgfill: error: ...``.
+
+Library errors name settings as the Python API spells them (``SettingError.setting``);
+here they become the flag a user typed.
+"""
+
+from __future__ import annotations
+
+from ..errors import PTGFillError, SettingError
+
+# Settings whose flag is not "--" + the name with dashes.
+FLAG_FOR_SETTING: dict[str, str] = {
+    "out_dir": "--out",
+    "num_workers": "--workers",
+    "sources": "DATA",
+    "losses.valid": "--w-valid",
+    "losses.hole": "--w-hole",
+    "losses.perceptual": "--w-perceptual",
+    "losses.style": "--w-style",
+    "losses.tv": "--w-tv",
+    "losses.coarse": "--w-coarse",
+    "losses.adversarial": "--w-adversarial",
+}
+
+
+def flag_for(setting: str) -> str:
+    return FLAG_FOR_SETTING.get(setting, "--" + setting.replace("_", "-"))
+
+
+def describe(error: PTGFillError) -> str:
+    """The error as the user should read it: a setting's name replaced by its flag."""
+    if isinstance(error, SettingError):
+        return f"{flag_for(error.setting)} {error.problem}"
+    return str(error)
+
+
+def error_line(error: PTGFillError) -> str:
+    return f"ptgfill: error: {describe(error)}"
