@@ -155,10 +155,13 @@ def run_training(
         elif count < FEW_VALIDATION_IMAGES:
             say(f"warning: only {count} validation image(s): their scores will be noisy "
                 "(more data, --val-fraction or --val-data)")
-    if show_progress and trainer.dist.is_main:
-        from .progress import TrainingProgress
+    try:
+        if show_progress and trainer.dist.is_main:
+            from .progress import TrainingProgress
 
-        with TrainingProgress(config.steps, trainer.step) as progress:
-            trainer.on_step = progress.update
-            return trainer.fit()
-    return trainer.fit()
+            with TrainingProgress(config.steps, trainer.step) as progress:
+                trainer.on_step = progress.update
+                return trainer.fit()
+        return trainer.fit()
+    finally:
+        trainer.dist.stop()

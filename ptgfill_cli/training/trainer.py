@@ -1,7 +1,8 @@
 """Training PTG-Fill: one process, or many through ``torchrun`` (DistributedDataParallel).
 
-The trainer reads only ``RANK``, ``LOCAL_RANK`` and ``WORLD_SIZE`` from the
-environment; rank 0 alone logs and writes. Checkpoints are written atomically
+Where a process stands among the others comes from ``distributed.Distributed`` (torchrun's
+or SLURM's variables); rank 0 alone logs and writes, and the others wait at a barrier after
+it has written a checkpoint or a model. Checkpoints are written atomically
 and hold everything a resumed run needs to continue as the uninterrupted one.
 """
 
@@ -12,15 +13,12 @@ import dataclasses
 import json
 import logging
 import math
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
-import torch.distributed as dist
-from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from ..atomic import replace_atomically
@@ -38,6 +36,7 @@ from ..metrics import psnr, ssim
 from ..models.factory import build_discriminator, build_generator
 from ..runtime.device import resolve_device
 from ..runtime.precision import AUTOCAST_DTYPES
+from .distributed import Distributed
 from .samples import InpaintingSamples, StepBatchSampler
 from .settings import TrainConfig
 
@@ -59,25 +58,6 @@ def learning_rate_scale(config: TrainConfig, step: int) -> float:
     span = max(1, config.steps - 1 - config.lr_warmup)
     progress = min(1.0, max(0.0, (step - config.lr_warmup) / span))
     return warmup * (COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
-@dataclass
-class DistributedContext:
-    rank: int = 0
-    local_rank: int = 0
-    world_size: int = 1
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    @classmethod
-    def from_environment(cls) -> "DistributedContext":
-        return cls(
-            rank=int(os.environ.get("RANK", 0)),
-            local_rank=int(os.environ.get("LOCAL_RANK", 0)),
-            world_size=int(os.environ.get("WORLD_SIZE", 1)),
-        )
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -127,13 +107,9 @@ class Trainer:
         self.on_step = on_step
         # The time limit counts from here (time.monotonic()), or from when the caller started.
         self.clock_start = time.monotonic() if clock_start is None else clock_start
-        self.dist = DistributedContext.from_environment()
-        if self.dist.world_size > 1 and not dist.is_initialized():
-            backend = "nccl" if config.device != "cpu" and torch.cuda.is_available() else "gloo"
-            dist.init_process_group(backend)
-        self.device = resolve_device(config.device)
-        if self.device.type == "cuda" and config.device in ("auto", "cuda"):
-            self.device = torch.device("cuda", self.dist.local_rank)  # one GPU per torchrun process
+        self.dist = Distributed.from_environment()
+        self.device = self.dist.device_for(resolve_device(config.device), config.device)
+        self.dist.start(self.device)
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
         self.out_dir = Path(config.out_dir)
@@ -155,12 +131,8 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(
             self.device.type, enabled=config.precision == "fp16" and self.device.type == "cuda"
         )
-        self.g_model: torch.nn.Module = self.generator
-        self.d_model: torch.nn.Module = self.discriminator
-        if self.dist.world_size > 1:
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            self.g_model = DistributedDataParallel(self.generator, device_ids=ids)
-            self.d_model = DistributedDataParallel(self.discriminator, device_ids=ids)
+        self.g_model = self.dist.wrap(self.generator, self.device)
+        self.d_model = self.dist.wrap(self.discriminator, self.device)
         self.step = 0
         self.images_seen = 0
         self.skipped_images = 0
@@ -393,17 +365,11 @@ class Trainer:
         stopped_by_time_limit = False
         step_started = time.perf_counter()
         for image, hole, ok in batches:
-            keep = ok.bool()
-            self.skipped_images += int((~keep).sum())
-            if self.dist.world_size == 1 and not keep.any():
+            batch = self._usable_part(image, hole, ok)
+            if batch is None:
                 self.step += 1
                 continue
-            if self.dist.world_size == 1:
-                image, hole = image[keep], hole[keep]
-            gt = image.to(self.device, non_blocking=True)
-            known = 1 - hole.to(self.device, non_blocking=True)
-            if config.channels_last:
-                gt = gt.contiguous(memory_format=torch.channels_last)
+            gt, known = batch
             record = self.train_step(gt, known)
             self.step += 1
             self.train_seconds = seconds_before + time.perf_counter() - started
@@ -417,15 +383,7 @@ class Trainer:
                               seconds=self.train_seconds)
                 window_start, window_images = now, 0
                 self._log(record)
-            if self.dist.is_main and config.sample_every and self.step % config.sample_every == 0:
-                self.write_samples(gt, known)
-            if config.val_every and (self.step % config.val_every == 0 or self.step == config.steps):
-                if self.dist.is_main:
-                    self._validate_and_log()
-            if self.step % config.checkpoint_every == 0 or self.step == config.steps:
-                finish_started = time.perf_counter()
-                last_checkpoint = self.save_checkpoint() or last_checkpoint
-                self._finish_seconds = max(self._finish_seconds, 3 * (time.perf_counter() - finish_started) + 15)
+            last_checkpoint = self._periodic_actions(gt, known) or last_checkpoint
             if self.on_step is not None:
                 self.on_step({**record, "step": self.step})
             step_seconds, step_started = time.perf_counter() - step_started, time.perf_counter()
@@ -438,7 +396,7 @@ class Trainer:
             if self.dist.is_main and config.val_every:
                 self._validate_and_log()
             if self.step % config.checkpoint_every:
-                last_checkpoint = self.save_checkpoint() or last_checkpoint
+                last_checkpoint = self._checkpoint() or last_checkpoint
         if self.images_seen == 0:
             raise PTGFillError(
                 f"no training image could be read ({self.skipped_images} skipped as unreadable); nothing was exported"
@@ -448,12 +406,50 @@ class Trainer:
             from .curves import write_training_curves
 
             write_training_curves(self.out_dir / "log.jsonl", self.out_dir / "curves.png")
+        self.dist.barrier()  # every process returns once the model is written
         return TrainResult(
             out_dir=self.out_dir, step=self.step, last_checkpoint=last_checkpoint,
             validation=self.validation, images_seen=self.images_seen,
             seconds=self.train_seconds, skipped_images=self.skipped_images,
             stopped_by_time_limit=stopped_by_time_limit,
         )
+
+    def _usable_part(
+        self, image: torch.Tensor, hole: torch.Tensor, ok: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The batch's readable samples on the device as (gt, known); None when none is.
+        Under DDP every process keeps its whole batch (equal shapes for the all-reduce)."""
+        keep = ok.bool()
+        self.skipped_images += int((~keep).sum())
+        if not self.dist.is_distributed:
+            if not keep.any():
+                return None
+            image, hole = image[keep], hole[keep]
+        gt = image.to(self.device, non_blocking=True)
+        known = 1 - hole.to(self.device, non_blocking=True)
+        if self.config.channels_last:
+            gt = gt.contiguous(memory_format=torch.channels_last)
+        return gt, known
+
+    def _periodic_actions(self, gt: torch.Tensor, known: torch.Tensor) -> Path | None:
+        """Samples, validation and a checkpoint when this step is due for them; the checkpoint's path."""
+        config, step = self.config, self.step
+        if self.dist.is_main and config.sample_every and step % config.sample_every == 0:
+            self.write_samples(gt, known)
+        if config.val_every and (step % config.val_every == 0 or step == config.steps) and self.dist.is_main:
+            self._validate_and_log()
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            finish_started = time.perf_counter()
+            checkpoint = self._checkpoint()
+            self._finish_seconds = max(self._finish_seconds, 3 * (time.perf_counter() - finish_started) + 15)
+            return checkpoint
+        return None
+
+    def _checkpoint(self) -> Path | None:
+        """Rank 0 writes a checkpoint; every process waits for it (a resume reads it)."""
+        path = self.save_checkpoint()
+        self.dist.barrier()
+        return path
 
     def _validate_and_log(self) -> None:
         """Validate, log, export ``best.safetensors`` on a new best, and time it for the time limit."""
@@ -473,11 +469,7 @@ class Trainer:
             return False
         elapsed = time.monotonic() - self.clock_start
         stop = elapsed + 2 * step_seconds + self._finish_seconds >= self.config.time_limit
-        if self.dist.world_size > 1:
-            flag = torch.tensor([float(stop)], device=self.device if self.device.type == "cuda" else "cpu")
-            dist.broadcast(flag, src=0)
-            stop = bool(flag.item())
-        return stop
+        return self.dist.main_decides(stop, self.device)
 
     def model_card(self) -> dict[str, Any]:
         return {

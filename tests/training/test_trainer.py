@@ -150,7 +150,8 @@ def _ddp_worker(rank: int, world: int, port: int, out: str) -> None:
     trainer = Trainer(_config(Path(out), steps=3, batch_size=4, checkpoint_every=100), _samples())
     trainer.fit()
     torch.save(trainer.generator.state_dict(), Path(out) / f"rank{rank}.pt")
-    torch.distributed.destroy_process_group()
+    trainer.dist.stop()
+    assert not torch.distributed.is_initialized()
 
 
 @pytest.mark.slow
