@@ -167,53 +167,28 @@ def command(
 
     Exit status: 0 all filled, 1 some failed (the others are written), 2 usage error.
     """
-    from ..data.pairing import expand_image_args, output_name_template, plan_jobs
-    from ..inference.batch import load_shared_mask, run_file_jobs
+    from ..inference.batch import FileOptions, inpaint_files, plan_files
     from ..inference.inpainter import Inpainter
 
     report = _Report(quiet=quiet, json_lines=json_lines)
     try:
-        if mask is None and not alpha_mask:
-            raise PTGFillError("give --mask FILE|FOLDER, or --alpha-mask to use the images' alpha channels")
-        if mask is not None and alpha_mask:
-            raise PTGFillError("give either --mask or --alpha-mask, not both")
-        if invert_mask and alpha_mask:
-            raise PTGFillError("--invert-mask applies to mask files, not to --alpha-mask")
-        jobs = plan_jobs(
-            expand_image_args(images),
-            name_template=output_name_template(name, suffix),
-            mask=mask,
-            output=output,
-            output_format=None if output_format is None else output_format.value,
-            save_coarse=save_coarse,
-            overwrite=overwrite,
+        options = FileOptions(
+            output=output, mask=mask, alpha_mask=alpha_mask, invert_mask=invert_mask, name=name, suffix=suffix,
+            output_format=None if output_format is None else output_format.value, quality=quality,
+            overwrite=overwrite, save_coarse=save_coarse,
         )
-        loaded_masks = {}
-        if mask is not None and mask.is_file():
-            loaded_masks[mask] = load_shared_mask(mask, invert=invert_mask)
+        plan = plan_files(images, options)
         inpainter = Inpainter.from_pretrained(
-            model,
-            device=device,
-            backend=backend.value,
-            threads=threads,
-            strategy=strategy.value,
-            max_side=max_side,
-            crop_margin=crop_margin,
-            batch_size=batch_size,
-            dilate=dilate,
-            precision=precision.value,
-            compile=compile_model,
+            model, device=device, backend=backend.value, threads=threads, strategy=strategy.value,
+            max_side=max_side, crop_margin=crop_margin, batch_size=batch_size, dilate=dilate,
+            precision=precision.value, compile=compile_model,
         )
     except PTGFillError as error:
         report.usage_error(error)
         raise typer.Exit(2) from None
 
-    results = run_file_jobs(
-        inpainter, jobs,
-        invert_mask=invert_mask, quality=quality, overwrite=overwrite, loaded_masks=loaded_masks,
-    )
-    with report.progress(len(jobs)) as advance:
-        for result in results:
+    with report.progress(len(plan.jobs)) as advance:
+        for result in inpaint_files(inpainter, plan):
             report.add(result)
             advance()
     report.summary()
@@ -279,10 +254,11 @@ class _Report:
 
 
 def _describe(result: FileResult) -> str:
-    details = result.details
-    if details["strategy"] == "copy":
+    fill = result.fill
+    assert fill is not None  # described only when it succeeded
+    if fill.strategy == "copy":
         how = "no hole, copied"
     else:
-        sizes = ", ".join(f"{width}x{height}" for height, width in details["working_sizes"])
-        how = f"hole {100 * details['hole_ratio']:.1f}%, {details['strategy']} {sizes}"
+        sizes = ", ".join(f"{width}x{height}" for height, width in fill.working_sizes)
+        how = f"hole {100 * fill.hole_ratio:.1f}%, {fill.strategy} {sizes}"
     return f"{result.job.image_path} -> {result.job.output_path} ({how}, {result.seconds:.2f} s)"

@@ -1,10 +1,12 @@
 """The one format of the command line's error lines: ``ptgfill: error: ...``.
 
-Library errors name settings as the Python API spells them (``SettingError.setting``);
-here they become the flag a user typed.
+Library errors name settings as the Python API spells them (``SettingError.setting``, and
+others quoted in backticks in its text); here they become the flags a user types.
 """
 
 from __future__ import annotations
+
+import re
 
 from ..errors import PTGFillError, SettingError
 
@@ -30,7 +32,8 @@ def flag_for(setting: str) -> str:
 def describe(error: PTGFillError) -> str:
     """The error as the user should read it: a setting's name replaced by its flag."""
     if isinstance(error, SettingError):
-        return f"{flag_for(error.setting)} {error.problem}"
+        problem = re.sub(r"`([a-z_.]+)`", lambda match: flag_for(match.group(1)), error.problem)
+        return f"{flag_for(error.setting)} {problem}"
     return str(error)
 
 

@@ -143,7 +143,7 @@ def plan_jobs(
 def output_name_template(name: str | None = None, suffix: str | None = None) -> str:
     """The template ``--name`` gives, or ``{stem}SUFFIX.{ext}`` for ``--suffix``, or the default."""
     if name is not None and suffix is not None:
-        raise PTGFillError("give --name or --suffix, not both")
+        raise SettingError("name", "and `suffix` exclude each other: give either, not both")
     if name is not None:
         return name
     return DEFAULT_NAME_TEMPLATE if suffix is None else "{stem}" + suffix + ".{ext}"

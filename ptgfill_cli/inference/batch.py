@@ -1,4 +1,5 @@
-"""Running file jobs: read, fill and write many images, going on past the bad ones."""
+"""Inpainting files: plan the jobs for a command line's images and options (``plan_files``),
+then read, fill and write them, going on past the bad ones (``inpaint_files``)."""
 
 from __future__ import annotations
 
@@ -13,19 +14,78 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from ..data.image_io import load_image, load_mask, save_image
-from ..data.pairing import FileJob
-from ..errors import InputError, PTGFillError
+from ..data.pairing import FileJob, expand_image_args, output_name_template, plan_jobs
+from ..errors import InputError, PTGFillError, SettingError
 from .inpainter import Inpainter, InpaintResult, PreparedImage
+
+
+@dataclass(frozen=True)
+class FileOptions:
+    """How ``ptgfill inpaint`` maps images to masks and outputs (its options, as the library
+    takes them). ``mask``: a file for every image or a folder paired by stem; or
+    ``alpha_mask`` for the images' alpha channels. ``name`` / ``suffix``: output names in a
+    folder (see ``pairing.output_name_template``)."""
+
+    output: Path
+    mask: Path | None = None
+    alpha_mask: bool = False
+    invert_mask: bool = False
+    name: str | None = None
+    suffix: str | None = None
+    output_format: str | None = None
+    quality: int = 95
+    overwrite: bool = False
+    save_coarse: bool = False
+
+    def __post_init__(self) -> None:
+        if self.mask is None and not self.alpha_mask:
+            raise SettingError("mask", "is needed: give a mask file or folder, or `alpha_mask` to use the "
+                                       "images' alpha channels")
+        if self.mask is not None and self.alpha_mask:
+            raise SettingError("mask", "and `alpha_mask` exclude each other: give either, not both")
+        if self.invert_mask and self.alpha_mask:
+            raise SettingError("invert_mask", "applies to mask files, not to `alpha_mask`")
+        if not 1 <= self.quality <= 100:
+            raise SettingError("quality", f"must be from 1 to 100, not {self.quality}")
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    """The jobs for a set of images, and the masks already read (one shared by all)."""
+
+    jobs: list[FileJob]
+    options: FileOptions
+    loaded_masks: dict[Path, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FillSummary:
+    """What the inpainter did to one image (its pixels are in the written file)."""
+
+    width: int
+    height: int
+    hole_ratio: float
+    strategy: str  # original, resize, crop, or copy when there was no hole
+    working_sizes: list[tuple[int, int]]  # (H, W) of each network input
+
+    @classmethod
+    def of(cls, result: InpaintResult) -> "FillSummary":
+        return cls(result.image.width, result.image.height, result.hole_ratio, result.strategy,
+                   list(result.working_sizes))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"width": self.width, "height": self.height, "hole_ratio": round(self.hole_ratio, 6),
+                "strategy": self.strategy, "working_sizes": [list(size) for size in self.working_sizes]}
 
 
 @dataclass
 class FileResult:
-    """What became of one job: ``error`` is None on success."""
+    """What became of one job: ``error`` is None on success, and then ``fill`` says how."""
 
     job: FileJob
     error: str | None = None
     seconds: float = 0.0
-    details: dict[str, Any] = field(default_factory=dict)  # InpaintResult.to_dict()
+    fill: FillSummary | None = None
 
     @property
     def ok(self) -> bool:
@@ -40,9 +100,35 @@ class FileResult:
             "coarse": str(job.coarse_path) if self.ok and job.coarse_path else None,
             "status": "ok" if self.ok else "error",
             "error": self.error,
-            **self.details,
+            **(self.fill.to_dict() if self.fill is not None else {}),
             "seconds": round(self.seconds, 4),
         }
+
+
+def plan_files(images: Sequence[str], options: FileOptions) -> FilePlan:
+    """The jobs for ``images`` (files, folders, glob patterns) under ``options``; a mask file
+    shared by every image is read here, once, so that a bad one fails before any work.
+    Raises PTGFillError for problems of the whole set; one image's problem is its job's error."""
+    jobs = plan_jobs(
+        expand_image_args(images),
+        name_template=output_name_template(options.name, options.suffix),
+        mask=options.mask,
+        output=options.output,
+        output_format=options.output_format,
+        save_coarse=options.save_coarse,
+        overwrite=options.overwrite,
+    )
+    loaded = {}
+    if options.mask is not None and options.mask.is_file():
+        loaded[options.mask] = load_shared_mask(options.mask, invert=options.invert_mask)
+    return FilePlan(jobs, options, loaded)
+
+
+def inpaint_files(inpainter: Inpainter, plan: FilePlan, *, overlap: bool = True) -> Iterator[FileResult]:
+    """Fill and write every job of ``plan``, one FileResult per job, in order (see ``run_file_jobs``)."""
+    options = plan.options
+    return run_file_jobs(inpainter, plan.jobs, invert_mask=options.invert_mask, quality=options.quality,
+                         overwrite=options.overwrite, loaded_masks=plan.loaded_masks, overlap=overlap)
 
 
 def run_file_jobs(
@@ -189,5 +275,5 @@ def _save(result: FileResult, filled: InpaintResult, quality: int, overwrite: bo
     except PTGFillError as error:
         result.error = str(error)
     else:
-        result.details = {key: value for key, value in filled.to_dict().items() if key != "seconds"}
+        result.fill = FillSummary.of(filled)
     result.seconds += time.perf_counter() - started

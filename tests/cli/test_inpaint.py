@@ -194,9 +194,9 @@ def test_images_in_a_mask_folder_without_a_mask_fail_alone(model_path, tmp_path)
 @pytest.mark.parametrize(
     "extra, message",
     [
-        ((), "give --mask FILE|FOLDER, or --alpha-mask"),
-        (("--alpha-mask", "-m", "MASK"), "either --mask or --alpha-mask"),
-        (("--alpha-mask", "--invert-mask"), "--invert-mask applies to mask files"),
+        ((), "--mask is needed: give a mask file or folder, or --alpha-mask"),
+        (("--alpha-mask", "-m", "MASK"), "--mask and --alpha-mask exclude each other"),
+        (("--alpha-mask", "--invert-mask"), "--invert-mask applies to mask files, not to --alpha-mask"),
         (("-m", "WHITE"), "mask is all hole"),
         (("-m", "MASK", "--device", "tpu"), "unknown device 'tpu'"),
         (("-m", "MASK", "--model", "no-such-model"), "no-such-model"),

@@ -107,7 +107,7 @@ def test_invert_and_existing_outputs(inpainter, tmp_path):
     [refused] = run_file_jobs(inpainter, [job], invert_mask=True)
     assert "already exists" in refused.error and (tmp_path / "out" / "a.png").read_bytes() == b"keep me"
     [replaced] = run_file_jobs(inpainter, [job], invert_mask=True, overwrite=True)
-    assert replaced.ok and 0.05 < replaced.details["hole_ratio"] < 0.1
+    assert replaced.ok and 0.05 < replaced.fill.hole_ratio < 0.1
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png"]
 
 
