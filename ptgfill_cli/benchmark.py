@@ -31,7 +31,6 @@ if TYPE_CHECKING:  # pragma: no cover
 INPAINT_PATHS = ("inpaint path", "inpaint path (serial)")  # overlapped, serial
 EAGER = "ptgfill eager"  # beside a compiled "ptgfill", the same network uncompiled
 ONNXRUNTIME = "onnxruntime"  # the network exported to ONNX (fp32), on onnxruntime's CPU provider
-IMPLEMENTATIONS = ("ptgfill", EAGER, ONNXRUNTIME, "straightforward", "opencv-telea", *INPAINT_PATHS)
 
 
 @dataclass

@@ -73,42 +73,6 @@ def hole_psnr(output: torch.Tensor, target: torch.Tensor, known: torch.Tensor) -
     return psnr(output, target, region=1 - known)
 
 
-class GaussianMoments:
-    """Mean and covariance of feature vectors, accumulated batch by batch in float64.
-
-    The covariance is the unbiased one (divided by N - 1), as ``numpy.cov`` and the FID
-    reference implementations compute it.
-    """
-
-    def __init__(self, dim: int) -> None:
-        self.dim = dim
-        self.count = 0
-        self._sum = np.zeros(dim, np.float64)
-        self._outer = np.zeros((dim, dim), np.float64)
-
-    def add(self, features: np.ndarray) -> None:
-        """Add a (N, dim) array of feature vectors."""
-        rows = np.asarray(features, np.float64)
-        if rows.ndim != 2 or rows.shape[1] != self.dim:
-            raise ValueError(f"features must have shape (N, {self.dim}), not {rows.shape}")
-        self.count += rows.shape[0]
-        self._sum += rows.sum(0)
-        self._outer += rows.T @ rows
-
-    @property
-    def mean(self) -> np.ndarray:
-        if self.count == 0:
-            raise ValueError("no features added")
-        return self._sum / self.count
-
-    @property
-    def covariance(self) -> np.ndarray:
-        if self.count < 2:
-            raise ValueError(f"a covariance needs at least 2 feature vectors, not {self.count}")
-        mean = self.mean
-        return (self._outer - self.count * mean[:, None] * mean[None, :]) / (self.count - 1)
-
-
 def frechet_distance(
     mean_a: np.ndarray, cov_a: np.ndarray, mean_b: np.ndarray, cov_b: np.ndarray
 ) -> float:

@@ -59,12 +59,12 @@ def isolated_hub_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def lite_generator() -> PTGFillGenerator:
     """A randomly initialised lite generator: plumbing for tests, never shipped."""
-    return build_generator("lite", seed=0).prepare_for_inference()  # as load_model prepares it
+    return build_generator("lite", seed=0).eval()  # as load_model returns it
 
 
 @pytest.fixture(scope="session")
 def other_lite_generator() -> PTGFillGenerator:
-    return build_generator("lite", seed=1).prepare_for_inference()
+    return build_generator("lite", seed=1).eval()
 
 
 @pytest.fixture(scope="session")

@@ -159,20 +159,6 @@ def test_frechet_distance_of_samples_equals_that_of_their_moments(count: int) ->
         metrics.frechet_distance_of_samples(a[:1], b)
 
 
-def test_gaussian_moments_accumulate_like_numpy() -> None:
-    rows = np.random.default_rng(2).normal(size=(37, 5))
-    moments = metrics.GaussianMoments(5)
-    for start in range(0, 37, 10):
-        moments.add(rows[start:start + 10])
-    assert moments.count == 37
-    np.testing.assert_allclose(moments.mean, rows.mean(0), atol=1e-12)
-    np.testing.assert_allclose(moments.covariance, np.cov(rows, rowvar=False), atol=1e-12)
-    with pytest.raises(ValueError, match="at least 2"):
-        single = metrics.GaussianMoments(5)
-        single.add(rows[:1])
-        _ = single.covariance
-
-
 # ---------------------------------------------------------------- LPIPS
 
 

@@ -28,3 +28,13 @@ def test_wheel_carries_and_resolves_the_bundled_weights(tmp_path):
     result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": str(target)}, timeout=120, check=True)
     assert result.stdout.strip() == str(bundled)
+
+
+def test_the_readme_layout_map_names_every_package_and_module():
+    readme = (REPO_ROOT / "README.md").read_text()
+    layout = readme[readme.index("## Layout"):].split("```")[1]
+    package = REPO_ROOT / "ptgfill_cli"
+    names = [f"{path.name}/" for path in package.iterdir() if (path / "__init__.py").is_file()]
+    names += [path.name for path in package.glob("*.py") if path.name != "__main__.py"]
+    missing = [name for name in names if name not in layout]
+    assert not missing, f"README layout map lacks {missing}"

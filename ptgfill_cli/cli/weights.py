@@ -123,6 +123,24 @@ def convert_command(
     typer.echo(f"wrote {written} and {sidecar_path} (paper preset, per-token attention)")
 
 
+@app.command("from-checkpoint")
+def from_checkpoint_command(
+    checkpoint: Path = typer.Argument(..., metavar="CHECKPOINT.pt", help="A `ptgfill train` checkpoint (checkpoints/step_*.pt)."),
+    out: Path = typer.Argument(..., metavar="OUT.safetensors", help="The model file to write."),
+    force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
+) -> None:
+    """Write a training checkpoint's EMA generator as a model file, e.g. from a run that was stopped."""
+    from ..training.trainer import export_checkpoint
+    from ..weights.store import model_file_paths
+
+    weights_path, _ = model_file_paths(out)
+    if weights_path.exists() and not force:
+        raise InputError(f"{weights_path} exists; pass --force to overwrite it")
+    if not checkpoint.is_file():
+        raise InputError(f"{checkpoint}: no such checkpoint file")
+    typer.echo(f"wrote {export_checkpoint(checkpoint, out)}")
+
+
 @app.command("cache")
 def cache_command(
     remove: Optional[str] = typer.Option(

@@ -69,7 +69,7 @@ class OpenCVMethod:
 
 @dataclass
 class PTGFillMethod:
-    """A PTG-Fill generator in eval mode on ``device``."""
+    """A PTG-Fill generator prepared for inference on ``device``."""
 
     name: str
     generator: PTGFillGenerator
@@ -112,10 +112,6 @@ class OnnxMethod:
             raise PTGFillError(f"{self.name}: the evaluation size {height}x{width} is not {rule}; pick another --size")
 
 
-def is_baseline(spec: str) -> bool:
-    return spec in OPENCV_METHODS
-
-
 def build_method(spec: str | None, device: torch.device) -> InpaintingMethod:
     """``opencv-telea`` / ``opencv-ns``, an exported ``.onnx`` file, or a PTG-Fill model (NAME,
     PATH or hf://...; None: the default model) loaded with ``load_model``."""
@@ -133,7 +129,7 @@ def build_method(spec: str | None, device: torch.device) -> InpaintingMethod:
     from ..weights.resolve import load_model
 
     loaded = load_model(spec, device)
-    return PTGFillMethod(loaded.name, loaded.generator, device,
+    return PTGFillMethod(loaded.name, loaded.generator.prepare_for_inference(), device,
                          f"PTG-Fill {loaded.name} ({loaded.origin}: {loaded.source})")
 
 

@@ -80,7 +80,9 @@ class ResolvedModel:
 
 @dataclass
 class LoadedModel:
-    """A generator ready for inference (eval mode, on its device) and what it is."""
+    """A generator as its weights are (eval mode, on its device) and what it is. Whoever runs
+    it prepares it for inference once (``PTGFillGenerator.prepare_for_inference``: the
+    Inpainter, evaluation and export do); its state dict is the file's."""
 
     generator: PTGFillGenerator
     config: PTGFillConfig
@@ -129,7 +131,7 @@ def load_model(
     manifest_path: str | Path | None = None,
 ) -> LoadedModel:
     """Resolve ``spec`` (None: the default model), check the weights fit their config,
-    and return the generator in eval mode on ``device``."""
+    and return the generator in eval mode on ``device``, not yet prepared for inference."""
     resolved = resolve_model_file(spec, manifest_path)
     if is_authors_checkpoint_path(resolved.path):
         checkpoint = read_authors_checkpoint(resolved.path)
@@ -141,7 +143,7 @@ def load_model(
         config, card = description.config, description.card
         state = read_state_dict(resolved.path)
     generator = generator_from_state_dict(state, config, resolved.location)
-    generator.to(torch.device(device)).prepare_for_inference()
+    generator.to(torch.device(device)).eval()
     return LoadedModel(
         generator=generator,
         config=config,

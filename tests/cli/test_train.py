@@ -36,12 +36,20 @@ def test_two_weighted_sources_with_resized_crops_train_and_are_recorded(tmp_path
     # MobileNet's own default loss weights, not VGG16's.
     assert card["train_config"]["losses"]["perceptual"] == 0.004
     assert card["train_config"]["losses"]["style"] == 0.15
+    # A checkpoint becomes a model file with `weights from-checkpoint`, and loads.
+    checkpoint = sorted((out / "checkpoints").glob("step_*.pt"))[-1]
+    exported = subprocess.run([sys.executable, "-m", "ptgfill_cli", "weights", "from-checkpoint", str(checkpoint),
+                               str(tmp_path / "from-checkpoint.safetensors")], capture_output=True, text=True, timeout=300)
+    assert exported.returncode == 0, exported.stderr
+    from ptgfill_cli.weights.resolve import load_model
+
+    assert load_model(str(tmp_path / "from-checkpoint.safetensors")).card["trained_steps"] == 2
 
 
 def test_bad_mix_and_duration_options_are_one_line_errors(tmp_path):
     base = ["--out", str(tmp_path / "run"), "--perceptual", "none", "--device", "cpu"]
     for args, message in [
-        ([str(EXAMPLES), str(EXAMPLES), "--source-weights", "1"], "1 source weights given for 2 DATA sources"),
+        ([str(EXAMPLES), str(EXAMPLES), "--source-weights", "1"], "--source-weights must give one weight per source: 1 for 2 sources"),
         ([str(EXAMPLES), "--source-weights", "1,x"], "--source-weights must be comma-separated numbers"),
         ([str(EXAMPLES), "--source-weights", "0"], "--source-weights"),
         ([str(EXAMPLES), "--time-limit", "2x"], "duration '2x'"),

@@ -42,7 +42,7 @@ def authors_checkpoint(tmp_path_factory) -> Iterator[tuple[Path, PTGFillGenerato
         discriminator_state = build_discriminator("paper").state_dict()
     reference = PTGFillGenerator(AUTHORS_CONFIG)
     reference.load_state_dict(generator_state)
-    reference.prepare_for_inference()  # as load_model prepares it
+    reference.eval()  # as load_model returns it
     path = tmp_path_factory.mktemp("authors") / "celeba_hq.pth"
     torch.save({"generator": generator_state, "discriminator": discriminator_state, "epoch": 42}, path)
     torch.set_num_threads(threads)
