@@ -45,9 +45,12 @@ class PTGFillConfig:
             raise SettingError("attention", f"must be one of {', '.join(ATTENTION_MODES)}, not {self.attention!r}")
         if self.patch_size % 16 != 0:
             raise SettingError("patch_size", f"must be a multiple of 16, not {self.patch_size}")
-        for name in ("base_channels", "refine_channels", "disc_channels", "patch_channels"):
+        for name in ("base_channels", "refine_channels", "disc_channels", "patch_size", "patch_channels", "encoder5_convs",
+                     "bridger_layers", "bridger_heads", "bridger_ff_mult"):
             if getattr(self, name) < 1:
-                raise SettingError(name, "must be positive")
+                raise SettingError(name, f"must be positive, not {getattr(self, name)}")
+        if not 0 <= self.bridger_dropout < 1:
+            raise SettingError("bridger_dropout", f"must be in [0, 1), not {self.bridger_dropout}")
         if self.token_dim % self.bridger_heads != 0:
             raise SettingError("bridger_heads", f"{self.bridger_heads} do not divide the token dim {self.token_dim}")
 
@@ -67,11 +70,22 @@ class PTGFillConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "PTGFillConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
+    def from_dict(cls, values: Any) -> "PTGFillConfig":
+        """A config from its JSON form, every field checked for its type (a file may say anything)."""
+        if not isinstance(values, dict):
+            raise SettingError("config", f"must be an object of fields, not {type(values).__name__}")
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(values) - set(known))
         if unknown:
             raise ValueError(f"unknown model config keys: {', '.join(unknown)}")
+        for name, value in values.items():
+            kind = known[name].type
+            if kind == "int" and (not isinstance(value, int) or isinstance(value, bool)):
+                raise SettingError(name, f"must be a whole number, not {value!r}")
+            if kind == "float" and (not isinstance(value, (int, float)) or isinstance(value, bool)):
+                raise SettingError(name, f"must be a number, not {value!r}")
+            if kind == "str" and not isinstance(value, str):
+                raise SettingError(name, f"must be text, not {value!r}")
         return cls(**values)
 
     def save(self, path: str | Path) -> None:

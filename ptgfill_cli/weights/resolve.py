@@ -33,7 +33,7 @@ from .authors import (
     read_authors_checkpoint,
 )
 from ..hub.download import HubDownload, fetch_hub_file
-from .store import describe_config, generator_from_state_dict
+from .store import check_shapes_fit, describe_config, generator_from_state_dict
 from .format import read_safetensors_header
 from ..hub.download import check_sha256
 from .manifest import Manifest, ModelEntry, load_manifest
@@ -141,6 +141,7 @@ def load_model(
     else:
         description = _description_for(resolved)
         config, card = description.config, description.card
+        check_shapes_fit(read_safetensors_header(resolved.path).shapes, config, resolved.location)
         state = read_state_dict(resolved.path)
     generator = generator_from_state_dict(state, config, resolved.location)
     generator.to(torch.device(device)).eval()

@@ -187,47 +187,51 @@ def describe_config(config: PTGFillConfig) -> str:
     return f"custom config, {config.attention} attention"
 
 
+def expected_shapes(config: PTGFillConfig) -> dict[str, tuple[int, ...]]:
+    """The generator's tensor names and shapes for ``config``, built on the meta device:
+    nothing is allocated, whatever widths the config claims."""
+    with torch.device("meta"):
+        generator = PTGFillGenerator(config)
+    return {name: tuple(tensor.shape) for name, tensor in generator.state_dict().items()}
+
+
+def check_shapes_fit(shapes: Mapping[str, tuple[int, ...]], config: PTGFillConfig, source: str) -> None:
+    """Raise WeightsError unless a file's tensor names and shapes (its safetensors header) are
+    exactly the generator's for ``config``: checked before any tensor is read or network built."""
+    problems = mismatch_report(shapes, expected_shapes(config))
+    if problems:
+        raise WeightsError(f"{source} does not fit the generator ({describe_config(config)}): {problems}")
+
+
 def generator_from_state_dict(
     state_dict: Mapping[str, torch.Tensor], config: PTGFillConfig, source: str
 ) -> PTGFillGenerator:
     """A generator built for ``config`` holding ``state_dict``: keys and shapes must match
     exactly and every value must be finite. ``source`` names the weights in errors."""
-    generator = PTGFillGenerator(config)
-    expected = generator.state_dict()
-    problems = mismatch_report(state_dict, expected)
-    if problems:
-        raise WeightsError(
-            f"{source} does not fit the generator ({describe_config(config)}): {problems}"
-        )
+    not_tensors = [key for key, value in state_dict.items() if not isinstance(value, torch.Tensor)]
+    if not_tensors:
+        raise WeightsError(f"{source} does not fit the generator: {_summarise('not tensors', not_tensors)}")
+    check_shapes_fit({key: tuple(value.shape) for key, value in state_dict.items()}, config, source)
     for name, tensor in state_dict.items():
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
             raise WeightsError(f"{source}: tensor {name} holds NaN or infinite values")
+    generator = PTGFillGenerator(config)
     generator.load_state_dict(state_dict, strict=True)
     return generator
 
 
-def mismatch_report(
-    state_dict: Mapping[str, torch.Tensor], expected: Mapping[str, torch.Tensor]
-) -> str:
-    """'' when keys and shapes agree, else a one-line summary naming the first bad keys."""
-    missing = [key for key in expected if key not in state_dict]
-    unexpected = [key for key in state_dict if key not in expected]
-    not_tensors = [key for key in state_dict if not isinstance(state_dict[key], torch.Tensor)]
+def mismatch_report(given: Mapping[str, tuple[int, ...]], expected: Mapping[str, tuple[int, ...]]) -> str:
+    """'' when tensor names and shapes agree, else a one-line summary naming the first bad ones."""
+    missing = [key for key in expected if key not in given]
+    unexpected = [key for key in given if key not in expected]
     wrong_shape = [
-        f"{key} {tuple(state_dict[key].shape)} (expected {tuple(expected[key].shape)})"
+        f"{key} {tuple(given[key])} (expected {tuple(expected[key])})"
         for key in expected
-        if key in state_dict
-        and isinstance(state_dict[key], torch.Tensor)
-        and state_dict[key].shape != expected[key].shape
+        if key in given and tuple(given[key]) != tuple(expected[key])
     ]
     parts = [
         _summarise(label, keys)
-        for label, keys in (
-            ("missing", missing),
-            ("unexpected", unexpected),
-            ("not tensors", not_tensors),
-            ("wrong shape", wrong_shape),
-        )
+        for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong_shape))
         if keys
     ]
     return "; ".join(parts)

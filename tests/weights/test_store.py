@@ -138,3 +138,33 @@ def test_save_refuses_other_suffixes(tmp_path, lite_generator):
 def _save_with_lite_config(state: dict[str, torch.Tensor], path: Path) -> None:
     metadata = {"format": "ptgfill", "config": json.dumps(preset("lite").to_dict())}
     save_file({name: tensor.contiguous() for name, tensor in state.items()}, str(path), metadata)
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    ("lite", "config must be an object of fields, not str"),
+    ([1, 2], "config must be an object of fields, not list"),
+    ({**preset("lite").to_dict(), "bridger_heads": 0}, "bridger_heads must be positive, not 0"),
+    ({**preset("lite").to_dict(), "base_channels": 16.5}, "base_channels must be a whole number, not 16.5"),
+    ({**preset("lite").to_dict(), "patch_size": [16]}, "patch_size must be a whole number"),
+    ({**preset("lite").to_dict(), "attention": 3}, "attention must be text"),
+])
+def test_a_hostile_config_in_the_metadata_is_one_line(tmp_path, lite_generator, config, message):
+    path = save_model(lite_generator, tmp_path / "m.safetensors")
+    metadata = read_safetensors_header(path).metadata
+    metadata["config"] = json.dumps(config)
+    save_file(lite_generator.state_dict(), str(path), metadata)
+    with pytest.raises(WeightsError, match=f"bad config in the safetensors metadata: {message}"):
+        load_model(str(path))
+
+
+def test_a_config_claiming_huge_widths_is_refused_from_the_header_without_allocating(tmp_path, lite_generator):
+    import resource
+
+    path = save_model(lite_generator, tmp_path / "m.safetensors")
+    metadata = read_safetensors_header(path).metadata
+    metadata["config"] = json.dumps(preset("paper", base_channels=4096).to_dict())  # ~110 G parameters
+    save_file(lite_generator.state_dict(), str(path), metadata)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(WeightsError, match="does not fit the generator"):
+        load_model(str(path))
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 500_000  # KiB: under 0.5 GB more
