@@ -2,13 +2,15 @@
 
 Pixels stay at the source bit depth (8 or 16 bits per channel) so that what the
 inpainter leaves alone comes back bit for bit. Masks follow the file convention
-of most tools: white (> threshold) = hole; an alpha channel can stand in for a
-mask with transparent = hole.
+of most tools: white = hole, and so is any pixel painted in a colour (its brightest
+channel above the threshold); an alpha channel can stand in for a mask with
+transparent = hole.
 """
 
 from __future__ import annotations
 
 import io
+import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -21,7 +23,8 @@ from ..errors import InputError, PTGFillError
 
 # Files read as images (and masks) everywhere: inpaint's inputs, datasets, mask folders.
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
-# Rec. 601 luma: a grey level from RGB (mask levels, grey outputs, colour checks).
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Rec. 601 luma: a grey level from RGB (grey outputs).
 LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114])
 
 # Canonical output format names and the Pillow format each one is written with.
@@ -100,9 +103,13 @@ def load_image(path: str | Path) -> LoadedImage:
     16-bit images accepted. Raises InputError naming the file when it cannot."""
     path = Path(path)
     try:
+        if path.exists() and not path.is_dir() and not path.is_file():
+            raise InputError(f"{path}: cannot read image (not a regular file: a pipe, socket or device)")
         data = path.read_bytes()
     except OSError as error:
         raise InputError(f"{path}: cannot read image ({_reason(error)})") from None
+    if data.startswith(_PNG_SIGNATURE):
+        _check_png_chunks(path, data)
     try:
         with Image.open(io.BytesIO(data)) as image:
             orientation = _orientation(image)
@@ -165,9 +172,10 @@ def load_rgb8(path: str | Path) -> np.ndarray:
 def load_mask(path: str | Path, *, invert: bool = False, threshold: int = 127) -> np.ndarray:
     """A mask file as a boolean (H, W) array, True = hole.
 
-    White (grey level above ``threshold`` on a 0-255 scale) is a hole, or black when
-    ``invert``. A mask with an alpha channel counts transparent pixels as black, so
-    white strokes on a transparent layer mark the holes.
+    A pixel is a hole when any of its channels is brighter than ``threshold`` (on a 0-255
+    scale): white, and strokes painted in any colour (red, blue, magenta...) on black; with
+    ``invert``, the dark pixels are the holes. A mask with an alpha channel counts
+    transparent pixels as black, so strokes on a transparent layer mark the holes.
     """
     return hole_mask_from_image(load_image(path), invert=invert, threshold=threshold)
 
@@ -176,7 +184,7 @@ def hole_mask_from_image(
     mask_image: LoadedImage, *, invert: bool = False, threshold: int = 127
 ) -> np.ndarray:
     """The hole mask a decoded mask image stands for (see ``load_mask``)."""
-    level = mask_image.rgb.astype(np.float32) @ LUMA_WEIGHTS.astype(np.float32)
+    level = mask_image.rgb.max(axis=2).astype(np.float32)  # any bright channel: red strokes count
     if mask_image.alpha is not None:
         level *= mask_image.alpha.astype(np.float32) / mask_image.max_value
     level *= 255.0 / mask_image.max_value
@@ -297,6 +305,24 @@ def _arrays_from_pil(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None,
         rgba = np.asarray(image.convert("RGBA"))
         return np.ascontiguousarray(rgba[:, :, :3]), rgba[:, :, 3].copy(), False
     return np.asarray(image.convert("RGB")).copy(), None, False
+
+
+def _check_png_chunks(path: Path, data: bytes) -> None:
+    """Every chunk's CRC, as the PNG format defines it: Pillow skips them for image data, so a
+    flipped bit would decode into wrong pixels without a word."""
+    position = len(_PNG_SIGNATURE)
+    while position + 12 <= len(data):
+        length = int.from_bytes(data[position:position + 4], "big")
+        kind = data[position + 4:position + 8]
+        end = position + 8 + length
+        if end + 4 > len(data):
+            raise InputError(f"{path}: cannot read image (truncated PNG: the {kind.decode('latin-1')} chunk is cut off)")
+        if zlib.crc32(data[position + 4:end]) != int.from_bytes(data[end:end + 4], "big"):
+            raise InputError(f"{path}: cannot read image (corrupt PNG: bad checksum in a {kind.decode('latin-1')} chunk)")
+        if kind == b"IEND":
+            return
+        position = end + 4
+    raise InputError(f"{path}: cannot read image (truncated PNG: no IEND chunk)")
 
 
 def _is_16bit_colour(image: Image.Image, data: bytes) -> bool:

@@ -111,6 +111,8 @@ def plan_jobs(
         raise PTGFillError(f"unknown output format {output_format!r}; use one of {', '.join(OUTPUT_FORMATS)}")
     if mask is not None and not mask.exists():
         raise PTGFillError(f"{mask}: no such mask file or folder")
+    if mask is not None and not (mask.is_file() or mask.is_dir()):
+        raise PTGFillError(f"{mask}: the mask is not a regular file or folder (a pipe, socket or device)")
     masks = MaskFolder(mask) if mask is not None and mask.is_dir() else None
     output_is_file = _output_is_file(output, len(images), output_format)
     jobs: list[FileJob] = []
@@ -130,6 +132,8 @@ def plan_jobs(
                 mask_path = masks.mask_for(image_path)
             except PTGFillError as problem:
                 mask_path, error = None, str(problem)
+        if error is None and mask_path is not None and _same_file(mask_path, image_path):
+            error = f"{image_path}: its mask is the image itself; give the masks' file or folder as the mask"
         for target in filter(None, (output_path, coarse_path)):
             if error:
                 break
@@ -138,6 +142,13 @@ def plan_jobs(
             claimed.update({target: image_path for target in (output_path, coarse_path) if target})
         jobs.append(FileJob(image_path, mask_path, output_path, coarse_path, error))
     return jobs
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    try:
+        return first.samefile(second)
+    except OSError:
+        return False
 
 
 def output_name_template(name: str | None = None, suffix: str | None = None) -> str:

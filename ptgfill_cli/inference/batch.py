@@ -246,6 +246,10 @@ def _run(
     indices = list(prepared)
     try:
         filled = inpainter.run([prepared[index] for index in indices], keep_coarse=keep_coarse)
+    except PTGFillError as error:  # e.g. a non-finite network output: these images fail, the rest go on
+        for index in indices:
+            results[index].error = f"{results[index].job.image_path}: {error}"
+        return {}
     except (*_out_of_memory_errors(), MemoryError):
         for index in indices:
             results[index].error = (

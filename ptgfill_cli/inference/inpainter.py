@@ -28,7 +28,7 @@ from ..data.image_io import (
     mask_from_alpha,
 )
 from ..data.masks import composite, dilate_holes
-from ..errors import InputError, SettingError
+from ..errors import InputError, PTGFillError, SettingError
 from .working import (
     DEFAULT_CROP_MARGIN,
     DEFAULT_MAX_SIDE,
@@ -310,7 +310,11 @@ class Inpainter:
     def _generate(self, batch: Sequence[WorkingPiece]) -> tuple[np.ndarray, np.ndarray]:
         image = np.stack([piece.image for piece in batch])
         known = np.stack([piece.known for piece in batch])
-        return self.network.generate(image, known)
+        refined, coarse = self.network.generate(image, known)
+        if not (np.isfinite(refined).all() and np.isfinite(coarse).all()):
+            raise PTGFillError(f"the network's output holds NaN or infinite values ({self.network.backend}, "
+                               f"precision {getattr(self.network, 'precision', 'fp32')}); nothing was written")
+        return refined, coarse
 
 
 def as_loaded_image(image: ImageLike) -> LoadedImage:

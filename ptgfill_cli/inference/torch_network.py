@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..errors import SettingError
 from ..models.generator import PTGFillGenerator
 from ..runtime.device import resolve_device
 from ..runtime.precision import AUTOCAST_DTYPES, compiled_for_inference
@@ -27,8 +28,11 @@ class TorchNetwork:
         compile: bool = False,
     ) -> None:
         if precision not in AUTOCAST_DTYPES:
-            raise ValueError(f"precision must be one of {', '.join(AUTOCAST_DTYPES)}, not {precision!r}")
+            raise SettingError("precision", f"must be one of {', '.join(AUTOCAST_DTYPES)}, not {precision!r}")
         self.device = next(generator.parameters()).device if device is None else resolve_device(device)
+        if precision == "fp16" and self.device.type == "cpu":
+            raise SettingError("precision", "fp16 does not run on the CPU (its activations overflow to NaN "
+                                            "there); use fp32 or bf16")
         if channels_last is None:  # measured faster on CPU (`ptgfill benchmark`); GPUs vary
             channels_last = self.device.type == "cpu"
         self.generator = generator.to(self.device).prepare_for_inference(channels_last=channels_last)

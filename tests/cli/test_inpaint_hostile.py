@@ -1,0 +1,94 @@
+"""`ptgfill inpaint` on inputs that used to go wrong silently or hang: coloured masks, a mask
+that is the image, a PNG with a flipped bit, a pipe, fp16 on the CPU, a file named like an
+option. Each gives the fill it should or one line naming the file, never a traceback."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ptgfill_cli.data.image_io import load_image, load_mask
+from tests.cli.test_inpaint import invoke, model_path, no_installed_models, write_photo  # noqa: F401
+
+SIZE = (64, 48)
+
+
+def _stroke_mask(colour: tuple[int, ...], mode: str) -> np.ndarray:
+    canvas = np.zeros((SIZE[1], SIZE[0], len(mode)), np.uint8)
+    canvas[10:30, 20:44] = colour
+    return canvas
+
+
+@pytest.mark.parametrize(("colour", "mode"), [
+    ((255, 0, 0), "RGB"), ((0, 0, 255), "RGB"), ((255, 0, 255), "RGB"), ((255, 0, 0, 255), "RGBA"),
+])
+def test_a_mask_painted_in_a_colour_marks_its_strokes_as_holes(model_path, tmp_path, colour, mode):
+    photo = write_photo(tmp_path / "photo.png")
+    mask = tmp_path / "mask.png"
+    Image.fromarray(_stroke_mask(colour, mode), mode).save(mask)
+    assert load_mask(mask).sum() == 20 * 24
+    result = invoke(tmp_path / "photo.png", "-m", mask, "-o", tmp_path / "out.png", "--model", model_path, "-q")
+    assert result.exit_code == 0, result.output
+    filled = load_image(tmp_path / "out.png").rgb
+    hole = load_mask(mask)
+    assert np.array_equal(filled[~hole], photo[~hole]) and not np.array_equal(filled[hole], photo[hole])
+
+
+def test_a_mask_that_is_the_image_itself_is_refused_and_the_rest_filled(model_path, tmp_path):
+    photos = tmp_path / "photos"
+    for name in ("chelsea", "coffee"):
+        write_photo(photos / f"{name}.png", f"{name}.png")
+    result = invoke(photos, "-m", photos, "-o", tmp_path / "out", "--model", model_path, "-q")
+    assert result.exit_code == 1
+    assert "its mask is the image itself" in result.stderr and "Traceback" not in result.output
+    assert not (tmp_path / "out" / "chelsea.png").exists()
+
+
+def test_a_png_with_a_flipped_bit_is_an_error_for_that_file(model_path, tmp_path):
+    write_photo(tmp_path / "good.png")
+    data = bytearray((tmp_path / "good.png").read_bytes())
+    data[len(data) // 2] ^= 0x10  # inside the image data
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "bad.png").write_bytes(bytes(data))
+    write_photo(tmp_path / "photos" / "fine.png")
+    mask = tmp_path / "mask.png"
+    Image.fromarray(_stroke_mask((255,), "L")[:, :, 0]).save(mask)
+    result = invoke(tmp_path / "photos", "-m", mask, "-o", tmp_path / "out", "--model", model_path, "-q")
+    assert result.exit_code == 1
+    assert "bad.png: cannot read image (corrupt PNG: bad checksum in a IDAT chunk)" in result.stderr
+    assert (tmp_path / "out" / "fine.png").is_file() and not (tmp_path / "out" / "bad.png").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_pipe_as_mask_is_refused_without_hanging(model_path, tmp_path):
+    write_photo(tmp_path / "photo.png")
+    os.mkfifo(tmp_path / "mask.png")
+    result = invoke(tmp_path / "photo.png", "-m", tmp_path / "mask.png", "-o", tmp_path / "out.png",
+                    "--model", model_path)
+    assert result.exit_code == 2
+    assert "not a regular file" in result.stderr
+
+
+def test_fp16_on_the_cpu_is_refused(model_path, tmp_path):
+    write_photo(tmp_path / "photo.png")
+    mask = tmp_path / "mask.png"
+    Image.fromarray(_stroke_mask((255,), "L")[:, :, 0]).save(mask)
+    result = invoke(tmp_path / "photo.png", "-m", mask, "-o", tmp_path / "out.png", "--model", model_path,
+                    "--device", "cpu", "--precision", "fp16")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == ("ptgfill: error: --precision fp16 does not run on the CPU (its activations "
+                                     "overflow to NaN there); use fp32 or bf16")
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_a_file_named_like_an_option_is_read_after_a_double_dash(model_path, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_photo(tmp_path / "-x.png")
+    Image.fromarray(_stroke_mask((255,), "L")[:, :, 0]).save(tmp_path / "mask.png")
+    result = invoke("-m", "mask.png", "-o", "out.png", "--model", model_path, "-q", "--", "-x.png")
+    assert result.exit_code == 0, result.output
+    assert Path("out.png").is_file()
