@@ -8,6 +8,7 @@ Exit codes: 0 success, 1 some inputs failed (the rest were processed),
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 from typing import Any, Callable, Optional
 
@@ -78,7 +79,22 @@ def _guard(typer_app: typer.Typer) -> None:
 _guard(app)
 
 
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM, raised where the program is, so that every ``finally`` (temporary
+    files, the batch's threads) runs; a BaseException that Click does not turn into "Aborted!"."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise Interrupted(signum)
+
+
 def main() -> None:
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
     try:
         app()
     except PTGFillError as error:
@@ -89,9 +105,9 @@ def main() -> None:
             raise
         extra = {"torch": "torch", "onnx": "export", "onnxruntime": "onnxruntime"}[error.name]
         hint = " (or run an exported model with --backend onnxruntime)" if error.name == "torch" else ""
-        typer.echo(f"ptgfill: error: this needs {error.name}, which is not installed: "
-                   f"pip install 'ptgfill[{extra}]'{hint}", err=True)
+        typer.echo(error_line(PTGFillError(f"this needs {error.name}, which is not installed: "
+                                           f"pip install 'ptgfill[{extra}]'{hint}")), err=True)
         sys.exit(2)
-    except KeyboardInterrupt:
+    except (Interrupted, KeyboardInterrupt) as interruption:
         typer.echo("ptgfill: interrupted", err=True)
-        sys.exit(130)
+        sys.exit(128 + getattr(interruption, "signum", signal.SIGINT))

@@ -155,6 +155,10 @@ def command(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace existing outputs instead of failing those images.")
     ] = False,
+    skip_existing: Annotated[
+        bool,
+        typer.Option("--skip-existing", help="Leave images whose outputs exist alone: resumes an interrupted batch."),
+    ] = False,
     save_coarse: Annotated[
         bool, typer.Option("--save-coarse", help="Also write the coarse network's fill as {stem}_coarse.")
     ] = False,
@@ -175,7 +179,7 @@ def command(
         options = FileOptions(
             output=output, mask=mask, alpha_mask=alpha_mask, invert_mask=invert_mask, name=name, suffix=suffix,
             output_format=None if output_format is None else output_format.value, quality=quality,
-            overwrite=overwrite, save_coarse=save_coarse,
+            overwrite=overwrite, skip_existing=skip_existing, save_coarse=save_coarse,
         )
         plan = plan_files(images, options)
         inpainter = Inpainter.from_pretrained(
@@ -239,12 +243,14 @@ class _Report:
         if not self.verbose or len(self.results) < 2:
             return
         seconds = time.perf_counter() - self.started
-        filled = len(self.results) - len(self.failures)
+        skipped = sum(result.skipped for result in self.results)
+        filled = len(self.results) - len(self.failures) - skipped
+        kept = f" ({skipped} skipped: their outputs exist)" if skipped else ""
         if not self.failures:
-            self.console.print(f"filled {filled} images in {seconds:.1f} s", markup=False)
+            self.console.print(f"filled {filled} images in {seconds:.1f} s{kept}", markup=False)
             return
         self.console.print(
-            f"filled {filled} of {len(self.results)} images in {seconds:.1f} s; "
+            f"filled {filled} of {len(self.results)} images in {seconds:.1f} s{kept}; "
             f"{len(self.failures)} failed:",
             markup=False,
             style="red",
@@ -254,6 +260,8 @@ class _Report:
 
 
 def _describe(result: FileResult) -> str:
+    if result.skipped:
+        return f"{result.job.image_path} -> {result.job.output_path} (exists, skipped)"
     fill = result.fill
     assert fill is not None  # described only when it succeeded
     if fill.strategy == "copy":

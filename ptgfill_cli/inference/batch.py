@@ -13,6 +13,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from ..atomic import remove_stale_temporaries
 from ..data.image_io import load_image, load_mask, save_image
 from ..data.pairing import FileJob, expand_image_args, output_name_template, plan_jobs
 from ..errors import InputError, PTGFillError, SettingError
@@ -35,9 +36,12 @@ class FileOptions:
     output_format: str | None = None
     quality: int = 95
     overwrite: bool = False
+    skip_existing: bool = False  # resume a batch: images whose outputs exist are left alone
     save_coarse: bool = False
 
     def __post_init__(self) -> None:
+        if self.overwrite and self.skip_existing:
+            raise SettingError("overwrite", "and `skip_existing` exclude each other: give either, not both")
         if self.mask is None and not self.alpha_mask:
             raise SettingError("mask", "is needed: give a mask file or folder, or `alpha_mask` to use the "
                                        "images' alpha channels")
@@ -56,6 +60,7 @@ class FilePlan:
     jobs: list[FileJob]
     options: FileOptions
     loaded_masks: dict[Path, np.ndarray] = field(default_factory=dict)
+    skipped: frozenset[int] = frozenset()  # indices of jobs whose outputs exist (skip_existing)
 
 
 @dataclass(frozen=True)
@@ -86,10 +91,15 @@ class FileResult:
     error: str | None = None
     seconds: float = 0.0
     fill: FillSummary | None = None
+    skipped: bool = False  # its outputs existed and skip_existing left them
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def status(self) -> str:
+        return "error" if self.error is not None else "skipped" if self.skipped else "ok"
 
     def to_dict(self) -> dict[str, Any]:
         job = self.job
@@ -98,7 +108,7 @@ class FileResult:
             "mask": None if job.mask_path is None else str(job.mask_path),
             "output": str(job.output_path) if self.ok else None,
             "coarse": str(job.coarse_path) if self.ok and job.coarse_path else None,
-            "status": "ok" if self.ok else "error",
+            "status": self.status,
             "error": self.error,
             **(self.fill.to_dict() if self.fill is not None else {}),
             "seconds": round(self.seconds, 4),
@@ -116,19 +126,31 @@ def plan_files(images: Sequence[str], options: FileOptions) -> FilePlan:
         output=options.output,
         output_format=options.output_format,
         save_coarse=options.save_coarse,
-        overwrite=options.overwrite,
+        overwrite=options.overwrite or options.skip_existing,
     )
+    skipped = frozenset(
+        index for index, job in enumerate(jobs)
+        if options.skip_existing and job.error is None
+        and all(path.exists() for path in (job.output_path, job.coarse_path) if path is not None)
+    )
+    for folder in {job.output_path.parent for job in jobs}:
+        remove_stale_temporaries(folder)  # left by a run killed mid-write
     loaded = {}
     if options.mask is not None and options.mask.is_file():
         loaded[options.mask] = load_shared_mask(options.mask, invert=options.invert_mask)
-    return FilePlan(jobs, options, loaded)
+    return FilePlan(jobs, options, loaded, skipped)
 
 
 def inpaint_files(inpainter: Inpainter, plan: FilePlan, *, overlap: bool = True) -> Iterator[FileResult]:
-    """Fill and write every job of ``plan``, one FileResult per job, in order (see ``run_file_jobs``)."""
+    """Fill and write every job of ``plan``, one FileResult per job, in order (see
+    ``run_file_jobs``); a skipped job's result says so and nothing is written for it."""
     options = plan.options
-    return run_file_jobs(inpainter, plan.jobs, invert_mask=options.invert_mask, quality=options.quality,
-                         overwrite=options.overwrite, loaded_masks=plan.loaded_masks, overlap=overlap)
+    to_run = [job for index, job in enumerate(plan.jobs) if index not in plan.skipped]
+    results = run_file_jobs(inpainter, to_run, invert_mask=options.invert_mask, quality=options.quality,
+                            overwrite=options.overwrite or options.skip_existing, loaded_masks=plan.loaded_masks,
+                            overlap=overlap)
+    for index, job in enumerate(plan.jobs):
+        yield FileResult(job, skipped=True) if index in plan.skipped else next(results)
 
 
 def run_file_jobs(

@@ -345,7 +345,7 @@ class Trainer:
         return DataLoader(
             self.train_samples, batch_sampler=sampler, num_workers=self.config.num_workers,
             pin_memory=self.device.type == "cuda", persistent_workers=False,
-            prefetch_factor=4 if self.config.num_workers else None,
+            prefetch_factor=4 if self.config.num_workers else None, worker_init_fn=_default_signals,
         )
 
     def fit(self) -> TrainResult:
@@ -488,6 +488,15 @@ class Trainer:
         from ..weights.store import save_model
 
         return save_model(self.ema, path, card=self.model_card())
+
+
+def _default_signals(worker_id: int) -> None:
+    """Data workers leave SIGINT / SIGTERM to the main process, which stops the run cleanly
+    (the command line's handler would otherwise be inherited by the fork)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _tensorboard_writer(folder: Path) -> Any:

@@ -92,3 +92,29 @@ def test_a_file_named_like_an_option_is_read_after_a_double_dash(model_path, tmp
     result = invoke("-m", "mask.png", "-o", "out.png", "--model", model_path, "-q", "--", "-x.png")
     assert result.exit_code == 0, result.output
     assert Path("out.png").is_file()
+
+
+def test_skip_existing_resumes_a_batch_and_stale_temporaries_are_cleared(model_path, tmp_path):
+    import time
+
+    photos = tmp_path / "photos"
+    for name in ("chelsea", "coffee", "astronaut"):
+        write_photo(photos / f"{name}.png", f"{name}.png")
+    mask = tmp_path / "mask.png"
+    Image.fromarray(_stroke_mask((255,), "L")[:, :, 0]).save(mask)
+    out = tmp_path / "out"
+    out.mkdir()
+    write_photo(out / "coffee.png", "rocket.jpg")  # as an interrupted run left it
+    before = (out / "coffee.png").read_bytes()
+    stale, fresh = out / ".ptgfill-0123abcd.tmp", out / ".ptgfill-89abcdef.tmp"
+    stale.write_bytes(b"half")
+    fresh.write_bytes(b"being written")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    result = invoke(photos, "-m", mask, "-o", out, "--model", model_path, "--skip-existing", "--json")
+    assert result.exit_code == 0, result.output
+    statuses = {Path(line["input"]).name: line["status"] for line in map(__import__("json").loads, result.stdout.splitlines())}
+    assert statuses == {"astronaut.png": "ok", "chelsea.png": "ok", "coffee.png": "skipped"}
+    assert (out / "coffee.png").read_bytes() == before
+    assert not stale.exists() and fresh.exists()  # a recent one may belong to a running process
+    both = invoke(photos, "-m", mask, "-o", out, "--model", model_path, "--skip-existing", "--overwrite")
+    assert both.exit_code == 2 and "--overwrite and --skip-existing exclude each other" in both.stderr

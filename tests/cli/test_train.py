@@ -89,3 +89,24 @@ def test_bad_options_are_one_line_errors_naming_the_flag_before_any_data_is_read
         assert finished.returncode == 2, (args, finished.stderr)
         lines = finished.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"ptgfill: error: {flag}"), (args, finished.stderr)
+
+
+def test_sigterm_stops_a_run_with_one_line_and_no_temporary_files(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ptgfill_cli", "train", str(EXAMPLES), "--out", str(out), "--size", "64",
+         "--batch-size", "2", "--steps", "100000", "--mode", "generator", "--perceptual", "none", "--workers", "0",
+         "--device", "cpu", "--log-every", "1", "--checkpoint-every", "1", "--quiet"],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not (out / "log.jsonl").is_file() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    time.sleep(1.0)  # mid-run: checkpoints are being written every step
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert stderr.strip().splitlines()[-1] == "ptgfill: interrupted" and "Traceback" not in stderr
+    assert not list(out.rglob("*.tmp"))
