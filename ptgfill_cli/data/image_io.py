@@ -45,6 +45,53 @@ SUFFIX_FORMATS: dict[str, str] = {
     ".bmp": "bmp",
 }
 _EXIF_ORIENTATION = 0x0112
+# Tags of IFD0 that describe a TIFF's pixel layout: they come with getexif() for a TIFF
+# source, and written into an output they would contradict its real size and encoding.
+_TIFF_LAYOUT_TAGS = frozenset({256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 282, 283, 284, 296, 317,
+                               320, 322, 323, 324, 325, 338, 339, 340, 341, 530, 531, 532})
+
+
+@dataclass(frozen=True)
+class ImageMetadata:
+    """What a file says about its pixels beyond their values, carried to the output: the ICC
+    colour profile (a wide-gamut photo keeps its colours), EXIF with the orientation reset
+    to upright (the pixels are written upright), and the resolution in dots per inch."""
+
+    icc_profile: bytes | None = None
+    exif: bytes | None = None
+    dpi: tuple[float, float] | None = None
+
+    @classmethod
+    def of(cls, image: Image.Image) -> "ImageMetadata":
+        exif = None
+        try:
+            tags = image.getexif()
+            for tag in _TIFF_LAYOUT_TAGS & set(tags):
+                del tags[tag]  # a TIFF's own layout (sizes, strips...) is not the output's
+            if len(tags):
+                tags[_EXIF_ORIENTATION] = 1
+                exif = tags.tobytes()
+        except (OSError, SyntaxError, ValueError, TypeError, KeyError):
+            exif = None  # unreadable EXIF is not worth losing the image over
+        dpi = image.info.get("dpi")
+        try:
+            dpi = (float(dpi[0]), float(dpi[1])) if dpi else None
+        except (TypeError, ValueError, IndexError):
+            dpi = None
+        return cls(image.info.get("icc_profile") or None, exif, dpi)
+
+    def save_options(self, output_format: str) -> dict[str, object]:
+        """Pillow's save options that keep this metadata in ``output_format`` (BMP keeps none)."""
+        options: dict[str, object] = {}
+        if output_format == "bmp":
+            return options
+        if self.icc_profile:
+            options["icc_profile"] = self.icc_profile
+        if self.exif:
+            options["exif"] = self.exif
+        if self.dpi and output_format in ("png", "jpg", "tiff"):
+            options["dpi"] = self.dpi
+        return options
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,6 +109,7 @@ class LoadedImage:
     mode: str = "RGB"  # the source's Pillow mode ("RGB;16" for 16-bit colour)
     format: str | None = None  # the source's Pillow format name, None when in memory
     path: Path | None = None
+    metadata: ImageMetadata = ImageMetadata()
 
     @property
     def height(self) -> int:
@@ -114,6 +162,7 @@ def load_image(path: str | Path) -> LoadedImage:
         with Image.open(io.BytesIO(data)) as image:
             orientation = _orientation(image)
             mode, pil_format = image.mode, image.format
+            metadata = ImageMetadata.of(image)
             if _is_16bit_colour(image, data):
                 rgb, alpha, grey = _decode_with_opencv(path, data)
                 mode = "RGBA;16" if alpha is not None else "RGB;16"
@@ -124,7 +173,8 @@ def load_image(path: str | Path) -> LoadedImage:
         raise InputError(f"{path}: cannot read image ({_reason(error)})") from None
     rgb = orient(rgb, orientation)
     alpha = None if alpha is None else orient(alpha, orientation)
-    return LoadedImage(rgb=rgb, alpha=alpha, grey=grey, mode=mode, format=pil_format, path=path)
+    return LoadedImage(rgb=rgb, alpha=alpha, grey=grey, mode=mode, format=pil_format, path=path,
+                       metadata=metadata)
 
 
 def image_from_pil(image: Image.Image) -> LoadedImage:
@@ -209,7 +259,8 @@ def output_format_for(path: str | Path) -> str:
 def encode_image(image: LoadedImage, output_format: str, quality: int = 95) -> bytes:
     """The bytes of ``image`` as a ``output_format`` file, in the closest mode that
     format can hold: PNG and TIFF keep 16 bits, grey and alpha; JPEG drops alpha;
-    JPEG, WebP and BMP are 8-bit."""
+    JPEG, WebP and BMP are 8-bit. The source's ICC profile, EXIF (orientation reset) and DPI
+    are kept where the format holds them (not in BMP, nor in 16-bit files, written by OpenCV)."""
     if output_format not in PIL_FORMATS:
         raise PTGFillError(f"unknown output format {output_format!r}")
     keeps_alpha = output_format in ("png", "webp", "tiff")
@@ -218,7 +269,7 @@ def encode_image(image: LoadedImage, output_format: str, quality: int = 95) -> b
         return _encode_16bit(image.rgb, alpha, image.grey, output_format)
     grey = image.grey and output_format != "webp"  # WebP has no grey mode
     pixels = _pil_pixels(image.rgb, alpha, grey)
-    options: dict[str, object] = {}
+    options = image.metadata.save_options(output_format)
     if output_format in ("jpg", "webp"):
         options["quality"] = quality
     buffer = io.BytesIO()

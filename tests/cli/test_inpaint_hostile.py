@@ -118,3 +118,29 @@ def test_skip_existing_resumes_a_batch_and_stale_temporaries_are_cleared(model_p
     assert not stale.exists() and fresh.exists()  # a recent one may belong to a running process
     both = invoke(photos, "-m", mask, "-o", out, "--model", model_path, "--skip-existing", "--overwrite")
     assert both.exit_code == 2 and "--overwrite and --skip-existing exclude each other" in both.stderr
+
+
+@pytest.mark.parametrize("suffix", ["jpg", "png", "tiff", "webp"])
+def test_the_colour_profile_exif_and_dpi_come_through_upright(model_path, tmp_path, suffix):
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    photo = Image.fromarray(write_photo(tmp_path / "p.png"))  # 64 wide, 48 high as stored
+    exif = photo.getexif()
+    exif[0x0112], exif[0x010F] = 6, "TestCam"  # the camera was turned 90 degrees
+    photo.save(tmp_path / f"photo.{suffix}", icc_profile=profile, exif=exif.tobytes(), dpi=(300, 300))
+    upright = load_image(tmp_path / f"photo.{suffix}")
+    if suffix in ("jpg", "png", "webp"):
+        assert (upright.width, upright.height) == (48, 64)
+    hole = np.zeros((upright.height, upright.width), np.uint8)
+    hole[5:15, 5:15] = 255
+    Image.fromarray(hole).save(tmp_path / "mask.png")
+    result = invoke(tmp_path / f"photo.{suffix}", "-m", tmp_path / "mask.png", "-o", tmp_path / f"out.{suffix}",
+                    "--model", model_path, "-q")
+    assert result.exit_code == 0, result.output
+    with Image.open(tmp_path / f"out.{suffix}") as written:
+        assert written.info.get("icc_profile") == profile
+        assert written.getexif().get(0x0112) == 1 and written.getexif().get(0x010F) == "TestCam"
+        assert written.size == (upright.width, upright.height)  # the pixels are written upright
+        if suffix != "webp":  # WebP holds no resolution
+            assert [round(float(v)) for v in written.info["dpi"]] == [300, 300]
