@@ -13,6 +13,7 @@ import sys
 from typing import Any, Callable, Optional
 
 import typer
+import typer.core
 
 from ..version import __version__
 from ..errors import PTGFillError
@@ -69,6 +70,26 @@ def _one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+class _SwitchCommand(typer.core.TyperCommand):
+    """A command whose boolean options are plain switches in its help (``--overwrite``, no
+    ``<bool>``, which made users type ``--overwrite true``, "true" then read as a file name)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        parameters = super().get_params(ctx)  # --help included
+        for parameter in parameters:  # Typer's own click: test what a parameter has, not its class
+            if getattr(parameter, "is_flag", False) and parameter.metavar is None:
+                parameter.metavar = ""
+        return parameters
+
+
+def _plain_switches(typer_app: typer.Typer) -> None:
+    for info in typer_app.registered_commands:
+        if info.cls in (None, typer.core.TyperCommand):
+            info.cls = _SwitchCommand
+    for group in typer_app.registered_groups:
+        _plain_switches(group.typer_instance)
+
+
 def _guard(typer_app: typer.Typer) -> None:
     for info in typer_app.registered_commands:
         info.callback = _one_line_errors(info.callback)
@@ -76,6 +97,7 @@ def _guard(typer_app: typer.Typer) -> None:
         _guard(group.typer_instance)
 
 
+_plain_switches(app)
 _guard(app)
 
 
