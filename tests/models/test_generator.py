@@ -120,7 +120,7 @@ def test_discriminator_gives_a_patch_map():
     [
         ({"attention": "global"}, "attention"),
         ({"patch_size": 24}, "multiple of 16"),
-        ({"bridger_heads": 5}, "divisible"),
+        ({"bridger_heads": 5}, "do not divide the token dim"),
     ],
 )
 def test_config_rejects_bad_values(changes: dict, message: str):

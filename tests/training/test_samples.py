@@ -49,7 +49,7 @@ def test_same_rng_same_crop_and_bad_scales_are_refused():
     assert np.array_equal(a, b)
     with pytest.raises(ValueError):
         InpaintingSamples([], 64, TRAINING_MASKS, crop_scale=(0.5, 0.2))
-    with pytest.raises(PTGFillError, match="crop-scale"):
+    with pytest.raises(PTGFillError, match="crop_scale must be LO,HI"):
         TrainConfig(crop_scale=(0.0, 1.0))
 
 

@@ -220,7 +220,7 @@ def test_mobilenet_perceptual_and_style_losses_train(tmp_path):
     assert record["perceptual"] > 0 and record["style"] > 0
     with pytest.raises(PTGFillError, match="mobilenet"):
         Trainer(_config(tmp_path, perceptual="mobilenet"), _samples())
-    with pytest.raises(PTGFillError, match="--perceptual"):
+    with pytest.raises(PTGFillError, match="perceptual must be one of vgg, mobilenet, none"):
         _config(tmp_path, perceptual="alexnet")
 
 
@@ -240,7 +240,7 @@ def test_learning_rate_warms_up_linearly_by_step(tmp_path):
         rates.append(trainer.opt_g.param_groups[0]["lr"])
         trainer.step += 1
     assert rates == pytest.approx([0.25 * 2e-4, 0.5 * 2e-4, 0.75 * 2e-4])
-    with pytest.raises(PTGFillError, match="--lr-warmup"):
+    with pytest.raises(PTGFillError, match="lr_warmup must be a whole number of at least 0"):
         _config(tmp_path, lr_warmup=-1)
 
 
@@ -253,7 +253,7 @@ def test_cosine_schedule_warms_up_then_decays_to_its_floor_at_the_last_step(tmp_
     assert scales[-1] == pytest.approx(COSINE_FLOOR)
     constant = _config(tmp_path, steps=12, lr_warmup=2, mode="generator")
     assert [learning_rate_scale(constant, step) for step in (0, 5, 11)] == [0.5, 1.0, 1.0]
-    with pytest.raises(PTGFillError, match="--lr-schedule"):
+    with pytest.raises(PTGFillError, match="lr_schedule must be one of constant, cosine"):
         _config(tmp_path, lr_schedule="linear")
 
 
