@@ -13,6 +13,6 @@ exec ptgfill train \
     "$data/scenes/intel" "$data/scenes/imagenet-sample" "$data/scenes/bsds500" "$data/scenes/camvid" \
     "$data/faces/utkface" \
     --source-weights 30,30,15,10,15 --test-fraction 0.05 --val-fraction 0.03 --val-count 60 \
-    --out "$out" --size 128 --crop-scale 0.05,1 --batch-size 8 --mode generator \
+    --output "$out" --size 128 --crop-scale 0.05,1 --batch-size 8 --mode generator \
     --perceptual none --precision bf16 --workers 1 --log-every 25 --val-every 250 \
     --sample-every 250 --checkpoint-every 250 --keep-last 2 --resume auto "$@"

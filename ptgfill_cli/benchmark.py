@@ -71,8 +71,8 @@ def check_benchmark_settings(
     from .config import ATTENTION_MODES
 
     for side in sizes:
-        if not 32 <= side <= MAX_BENCHMARK_SIDE or side % 32:
-            raise SettingError("size", f"must be a multiple of 32 from 32 to {MAX_BENCHMARK_SIDE}, not {side}")
+        if not 64 <= side <= MAX_BENCHMARK_SIDE or side % 32:
+            raise SettingError("size", f"must be a multiple of 32 from 64 to {MAX_BENCHMARK_SIDE}, not {side}")
     for batch in batch_sizes:
         if batch < 1:
             raise SettingError("batch_size", f"must be at least 1, not {batch}")

@@ -63,6 +63,12 @@ class PTGFillConfig:
         """Height and width of the network input must be multiples of this."""
         return max(32, self.patch_size)
 
+    @property
+    def min_side(self) -> int:
+        """The smallest input side: at one size multiple the bottleneck is 1x1, where instance
+        normalisation has a single value and fails."""
+        return 2 * self.size_multiple
+
     def replace(self, **changes: Any) -> "PTGFillConfig":
         return dataclasses.replace(self, **changes)
 

@@ -8,11 +8,12 @@ from typing import Annotated, List, Optional
 import typer
 
 from .inpaint import Backend
-from .options import Device, Precision, PrecisionChoice, json_flag
+from .options import Device, Precision, PrecisionChoice, json_flag, warn_deprecated
 
 
 def command(
-    model: List[str] = typer.Option(["lite"], "--model", "-m", help="Preset (paper, lite) or NAME|PATH|hf://...; repeatable."),
+    model: Optional[List[str]] = typer.Option(None, "--model", help="Preset (paper, base, lite) or NAME|PATH|hf://...; repeatable (default: lite).", show_default=False),
+    model_short: Optional[List[str]] = typer.Option(None, "-m", hidden=True),  # deprecated: -m is --mask in inpaint
     size: List[int] = typer.Option([256, 512], "--size", help="Square input size; repeatable."),
     batch_size: List[int] = typer.Option([1], "--batch-size", "-b", help="Batch size; repeatable."),
     device: Device = "cpu",
@@ -40,6 +41,9 @@ def command(
     )
     from ..runtime.device import resolve_device
 
+    if model_short:
+        warn_deprecated("-m for --model", "--model (-m is --mask in inpaint)")
+    model = [*(model or []), *(model_short or [])] or ["lite"]
     check_benchmark_settings(sizes=size, batch_sizes=batch_size, warmup=warmup, repeats=repeats, threads=threads,
                              attention=attention, path_images=path_images)
     precision = precision.value

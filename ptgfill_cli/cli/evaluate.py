@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ..errors import PTGFillError
-from .options import Device, Quiet, json_flag
+from .options import Device, Quiet, json_flag, warn_deprecated
 
 NO_MODEL = "none"
 
@@ -29,7 +29,8 @@ def command(
     pair_seed: Annotated[Optional[int], typer.Option("--pair-seed", min=0, help="Pair through a seeded permutation of each bucket's masks instead.", show_default=False)] = None,
     pairs: Annotated[Optional[Path], typer.Option("--pairs", help="Replay the image/mask pairs of an earlier run's pairs.csv (with its --dataset and --masks).", show_default=False)] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Evaluate only the first N images (of each bucket).", show_default=False)] = None,
-    model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="PTG-Fill model: NAME, PATH, hf://owner/repo\\[/file]\\[@revision] or an exported FILE.onnx (onnxruntime); repeatable; 'none' for baselines only. Default: the installed default model.", show_default=False)] = None,
+    model: Annotated[Optional[list[str]], typer.Option("--model", help="PTG-Fill model: NAME, PATH, hf://owner/repo\\[/file]\\[@revision] or an exported FILE.onnx (onnxruntime); repeatable; 'none' for baselines only. Default: the installed default model.", show_default=False)] = None,
+    model_short: Annotated[Optional[list[str]], typer.Option("-m", hidden=True)] = None,  # deprecated: -m is --mask in inpaint
     compare: Annotated[Optional[str], typer.Option("--compare", help="More methods on the same pairs, comma-separated: opencv-telea, opencv-ns, or other PTG-Fill weights.", show_default=False)] = None,
     metrics: Annotated[str, typer.Option("--metrics", help="psnr, ssim, l1, hole-psnr, lpips, fid (comma-separated) or all.")] = "all",
     lpips_weights: Annotated[Optional[list[Path]], typer.Option("--lpips-weights", help="LPIPS weights: torchvision's alexnet-owt-7be5be79.pth and/or the lpips v0.1 alex.pth heads (repeatable).", show_default=False)] = None,
@@ -52,6 +53,9 @@ def command(
     from ..evaluation.catalogue import FITS, describe_catalogue
     from ..data.mask_spec import parse_buckets
 
+    if model_short:
+        warn_deprecated("-m for --model", "--model (-m is --mask in inpaint)")
+        model = [*(model or []), *model_short]
     if list_datasets:
         _print_catalogue(describe_catalogue(data_root), json_output)
         return

@@ -5,17 +5,20 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
+from typing import Optional
 
 import typer
 
 from ..data.mask_spec import MASK_KINDS, parse_border, parse_buckets, parse_size
+from .options import warn_deprecated
 
 Kind = Enum("Kind", {kind: kind for kind in MASK_KINDS}, type=str)
 PROTOCOL_BUCKETS = "1-10,10-20,20-30,30-40,40-50,50-60"
 
 
 def command(
-    out_dir: Path = typer.Argument(..., help="Folder to write the masks and manifest.json/.csv into."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder to write the masks and manifest.json/.csv into.", show_default=False),
+    out_dir: Optional[Path] = typer.Argument(None, hidden=True, show_default=False),  # the old positional form of --output
     kind: Kind = typer.Option("irregular", "--kind", help="Mask generator; 'mix' picks one per mask."),
     count: int = typer.Option(100, "--count", min=1, help="Masks per bucket."),
     size: str = typer.Option("512", "--size", help="N for NxN, or HEIGHTxWIDTH such as 384x512."),
@@ -31,6 +34,14 @@ def command(
     """Write PNG hole masks (white = hole) in hole-ratio buckets, with their measured ratios."""
     from ..data import masks
     from ..errors import PTGFillError
+
+    if out_dir is not None:
+        if output is not None:
+            raise PTGFillError("give the folder once: --output DIR")
+        warn_deprecated("the folder as a positional argument", "--output DIR (or -o), as every command")
+    out_dir = output or out_dir
+    if out_dir is None:
+        raise PTGFillError("give --output DIR: the folder to write the masks into")
 
     try:
         height, width = parse_size(size)

@@ -12,7 +12,7 @@ from ..errors import PTGFillError, SettingError
 
 # Settings whose flag is not "--" + the name with dashes.
 FLAG_FOR_SETTING: dict[str, str] = {
-    "out_dir": "--out",
+    "out_dir": "--output",
     "num_workers": "--workers",
     "sources": "DATA",
     "losses.valid": "--w-valid",

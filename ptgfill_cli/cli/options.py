@@ -27,3 +27,8 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")
 def json_flag(help: str = "Print the result as JSON on stdout, nothing else.") -> Any:
     """The --json switch; what it prints differs by command, so the help is given."""
     return typer.Option("--json", help=help)
+
+
+def warn_deprecated(old: str, new: str) -> None:
+    """A spelling kept for old scripts: it still works, and says what to write instead."""
+    typer.echo(f"ptgfill: warning: {old} is deprecated and will go; write {new}", err=True)

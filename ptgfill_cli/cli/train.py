@@ -17,7 +17,7 @@ from ..config import ATTENTION_MODES, PRESETS
 from ..training.settings import (
     LR_SCHEDULES, MODES, PERCEPTUAL_NETWORKS, PERCEPTUAL_WEIGHTS, LossWeights, TrainConfig, TrainData, default_of,
 )
-from .options import Device, Precision, PrecisionChoice, Quiet, json_flag
+from .options import Device, Precision, PrecisionChoice, Quiet, json_flag, warn_deprecated
 
 _RUN = TrainConfig()
 _DATA = {name: default_of(TrainData, name) for name in ("val_fraction", "test_fraction", "val_count", "masks")}
@@ -30,7 +30,8 @@ def command(
     data: list[str] = typer.Argument(..., help="Training images, one or more sources: a folder (recursive), a .txt list of paths, or a catalogue set (celeba-hq, ffhq, psv, places2: its training split)."),
     source_weights: Optional[str] = typer.Option(None, help="Sampling weight of each DATA source, in order, e.g. 3,2,1 (default: in proportion to their image counts)."),
     data_root: Optional[Path] = typer.Option(None, help="Where catalogue sets are (default: $PTGFILL_DATA_ROOT, else ~/.local/share/ptgfill/datasets)."),
-    out: Path = typer.Option(Path(_RUN.out_dir), "--out", "-o", help="Run folder: checkpoints, logs, samples, exports."),
+    out: Path = typer.Option(Path(_RUN.out_dir), "--output", "-o", help="Run folder: checkpoints, logs, samples, exports."),
+    out_deprecated: Optional[Path] = typer.Option(None, "--out", hidden=True),  # the old spelling of --output
     val_data: Optional[str] = typer.Option(None, help="Validation images (folder, .txt, or a catalogue set's test split); default: a held-out split of DATA."),
     val_fraction: float = typer.Option(_DATA["val_fraction"], help="Held-out fraction of each DATA source when --val-data is not given (split by file-name hash, never trained on)."),
     test_fraction: float = typer.Option(_DATA["test_fraction"], help="Fraction of each DATA source kept as a test set (by file-name hash): neither trained nor validated on, for ptgfill evaluate; validation takes the next --val-fraction."),
@@ -81,6 +82,9 @@ def command(
     from ..training.settings import loss_weights_for
     from ..training.setup import run_training
 
+    if out_deprecated is not None:
+        warn_deprecated("--out", "--output (or -o), as every command")
+        out = out_deprecated
     weights = _numbers(source_weights, "source_weights") if source_weights else None
     scale = _numbers(crop_scale, "crop_scale") if crop_scale else None
     try:

@@ -13,6 +13,7 @@ from typing import Any, Optional
 import typer
 
 from ..errors import InputError
+from .options import warn_deprecated
 
 app = typer.Typer(help="List, download and convert model weights.", no_args_is_help=True)
 
@@ -109,7 +110,8 @@ def convert_command(
         help='Model card fields to record: a JSON object such as \'{"trained_on": "CelebA-HQ"}\', '
         "or @FILE holding one.",
     ),
-    force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUT if it exists."),
+    force: bool = typer.Option(False, "--force", hidden=True),  # the old spelling of --overwrite
 ) -> None:
     """Convert an authors' .pth checkpoint to safetensors plus a config (per-token attention)."""
     from ..weights.authors import convert_authors_checkpoint
@@ -117,8 +119,10 @@ def convert_command(
 
     card = _read_card(card_json) if card_json is not None else None
     weights_path, sidecar_path = model_file_paths(out)
-    if weights_path.exists() and not force:
-        raise InputError(f"{weights_path} exists; pass --force to overwrite it")
+    if force:
+        warn_deprecated("--force", "--overwrite, as every command")
+    if weights_path.exists() and not (overwrite or force):
+        raise InputError(f"{weights_path} exists; pass --overwrite to replace it")
     written = convert_authors_checkpoint(checkpoint, out, card)
     typer.echo(f"wrote {written} and {sidecar_path} (paper preset, per-token attention)")
 
@@ -127,15 +131,18 @@ def convert_command(
 def from_checkpoint_command(
     checkpoint: Path = typer.Argument(..., metavar="CHECKPOINT.pt", help="A `ptgfill train` checkpoint (checkpoints/step_*.pt)."),
     out: Path = typer.Argument(..., metavar="OUT.safetensors", help="The model file to write."),
-    force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUT if it exists."),
+    force: bool = typer.Option(False, "--force", hidden=True),  # the old spelling of --overwrite
 ) -> None:
     """Write a training checkpoint's EMA generator as a model file, e.g. from a run that was stopped."""
     from ..training.trainer import export_checkpoint
     from ..weights.store import model_file_paths
 
     weights_path, _ = model_file_paths(out)
-    if weights_path.exists() and not force:
-        raise InputError(f"{weights_path} exists; pass --force to overwrite it")
+    if force:
+        warn_deprecated("--force", "--overwrite, as every command")
+    if weights_path.exists() and not (overwrite or force):
+        raise InputError(f"{weights_path} exists; pass --overwrite to replace it")
     if not checkpoint.is_file():
         raise InputError(f"{checkpoint}: no such checkpoint file")
     typer.echo(f"wrote {export_checkpoint(checkpoint, out)}")

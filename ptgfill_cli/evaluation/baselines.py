@@ -83,11 +83,11 @@ class PTGFillMethod:
         return refined.float().cpu()
 
     def check_size(self, height: int, width: int) -> None:
-        multiple = self.generator.config.size_multiple
-        if height % multiple or width % multiple:
+        multiple, smallest = self.generator.config.size_multiple, self.generator.config.min_side
+        if height % multiple or width % multiple or min(height, width) < smallest:
             raise PTGFillError(
-                f"{self.name}: the evaluation size {height}x{width} is not a multiple of {multiple}, "
-                "which PTG-Fill needs; pick another --size"
+                f"{self.name}: the evaluation size {height}x{width} is not a multiple of {multiple} of at "
+                f"least {smallest}, which PTG-Fill needs; pick another --size"
             )
 
 

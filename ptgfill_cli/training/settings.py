@@ -113,7 +113,7 @@ class TrainConfig:
         _choice("perceptual", self.perceptual, PERCEPTUAL_NETWORKS)
         _choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         multiple = self.model_config().size_multiple
-        _at_least("size", self.size, multiple)
+        _at_least("size", self.size, self.model_config().min_side)
         if self.size % multiple:
             raise SettingError("size", f"must be a multiple of {multiple}, not {self.size}")
         if self.load_size is not None:

@@ -17,7 +17,7 @@ runner = CliRunner()
 
 
 def _run(*args: str):
-    return runner.invoke(app, ["make-masks", *args])
+    return runner.invoke(app, ["make-masks", "-o", *args])
 
 
 def test_json_summary_and_files(tmp_path: Path) -> None:
@@ -80,7 +80,7 @@ def test_non_empty_folder_needs_overwrite(tmp_path: Path) -> None:
 def test_real_subprocess_same_seed_same_bytes(tmp_path: Path) -> None:
     def make(folder: str) -> dict:
         done = subprocess.run(
-            [sys.executable, "-m", "ptgfill_cli", "make-masks", str(tmp_path / folder), "--kind", "mix",
+            [sys.executable, "-m", "ptgfill_cli", "make-masks", "-o", str(tmp_path / folder), "--kind", "mix",
              "--count", "2", "--size", "64x96", "--seed", "5", "--json"],
             capture_output=True, text=True, timeout=120,
         )

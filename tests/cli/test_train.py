@@ -22,7 +22,7 @@ def test_two_weighted_sources_with_resized_crops_train_and_are_recorded(tmp_path
         shutil.copy(photo, second / f"copy_{photo.name}")
     out = tmp_path / "run"
     finished = _train(str(EXAMPLES), str(second), "--source-weights", "1,3", "--crop-scale", "0.1,1",
-                      "--test-fraction", "0.2", "--val-fraction", "0.2", "--out", str(out), "--size", "64",
+                      "--test-fraction", "0.2", "--val-fraction", "0.2", "--output", str(out), "--size", "64",
                       "--batch-size", "2", "--steps", "2", "--mode", "generator", "--perceptual", "mobilenet",
                       "--workers", "0", "--device", "cpu", "--time-limit", "10m", "--json")
     assert finished.returncode == 0, finished.stderr[-2000:]
@@ -47,7 +47,7 @@ def test_two_weighted_sources_with_resized_crops_train_and_are_recorded(tmp_path
 
 
 def test_bad_mix_and_duration_options_are_one_line_errors(tmp_path):
-    base = ["--out", str(tmp_path / "run"), "--perceptual", "none", "--device", "cpu"]
+    base = ["--output", str(tmp_path / "run"), "--perceptual", "none", "--device", "cpu"]
     for args, message in [
         ([str(EXAMPLES), str(EXAMPLES), "--source-weights", "1"], "--source-weights must give one weight per source: 1 for 2 sources"),
         ([str(EXAMPLES), "--source-weights", "1,x"], "--source-weights must be comma-separated numbers"),
@@ -63,7 +63,7 @@ def test_bad_mix_and_duration_options_are_one_line_errors(tmp_path):
 
 def test_train_says_when_it_resumed_and_when_validation_is_thin(tmp_path):
     out = tmp_path / "run"
-    common = [str(EXAMPLES), "--out", str(out), "--size", "64", "--batch-size", "2", "--mode", "generator",
+    common = [str(EXAMPLES), "--output", str(out), "--size", "64", "--batch-size", "2", "--mode", "generator",
               "--perceptual", "none", "--workers", "0", "--device", "cpu", "--val-fraction", "0.2",
               "--resume", "auto", "--quiet"]
     first = _train(*common, "--steps", "1")
@@ -85,7 +85,7 @@ def test_bad_options_are_one_line_errors_naming_the_flag_before_any_data_is_read
                        (["--w-hole", "inf"], "--w-hole must be a finite weight"),
                        (["--val-fraction", "-0.1"], "--val-fraction must be in [0, 1)"),
                        (["--ema-decay", "2"], "--ema-decay must be in [0, 1)")]:
-        finished = _train(missing, "--out", str(tmp_path / "run"), *args)
+        finished = _train(missing, "--output", str(tmp_path / "run"), *args)
         assert finished.returncode == 2, (args, finished.stderr)
         lines = finished.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"ptgfill: error: {flag}"), (args, finished.stderr)
@@ -97,7 +97,7 @@ def test_sigterm_stops_a_run_with_one_line_and_no_temporary_files(tmp_path):
 
     out = tmp_path / "run"
     process = subprocess.Popen(
-        [sys.executable, "-m", "ptgfill_cli", "train", str(EXAMPLES), "--out", str(out), "--size", "64",
+        [sys.executable, "-m", "ptgfill_cli", "train", str(EXAMPLES), "--output", str(out), "--size", "64",
          "--batch-size", "2", "--steps", "100000", "--mode", "generator", "--perceptual", "none", "--workers", "0",
          "--device", "cpu", "--log-every", "1", "--checkpoint-every", "1", "--quiet"],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -102,14 +102,14 @@ def test_test_split_is_never_trained_or_validated_on(tmp_path):
 def test_build_samples_mixes_sources_and_validates_on_each(tmp_path):
     first = _write_photos(tmp_path / "a", 60)
     second = _write_photos(tmp_path / "b", 40)
-    config = TrainConfig(out_dir=str(tmp_path / "run"), size=32, crop_scale=(0.2, 1.0))
+    config = TrainConfig(out_dir=str(tmp_path / "run"), size=64, crop_scale=(0.2, 1.0))
     train, val, sources = build_samples(
         config, TrainData((str(first), str(second)), source_weights=(1, 3), val_fraction=0.2, val_count=10))
     assert train.mix is not None and train.mix.shares == (0.25, 0.75)
     assert [s["share"] for s in sources] == [0.25, 0.75]
     assert {p.parent for p in val.paths} == {first, second}
     image, hole, ok = train[(0, 1)]
-    assert image.shape == (3, 32, 32) and hole.shape == (1, 32, 32) and int(ok) == 1
+    assert image.shape == (3, 64, 64) and hole.shape == (1, 64, 64) and int(ok) == 1
     with pytest.raises(SettingError, match="source_weights must give one weight per source: 1 for 2"):
         TrainData((str(first), str(second)), source_weights=(1,))
     with pytest.raises(SettingError, match="val_fraction and test_fraction must sum to under 1"):

@@ -112,7 +112,7 @@ def _cli(*args: str) -> list[str]:
 @pytest.mark.slow
 def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     out = tmp_path / "run"
-    args = [str(EXAMPLES), "--out", str(out), "--size", "64", "--load-size", "96", "--batch-size", "2",
+    args = [str(EXAMPLES), "--output", str(out), "--size", "64", "--load-size", "96", "--batch-size", "2",
             "--steps", "400", "--mode", "generator", "--perceptual", "none", "--workers", "0",
             "--checkpoint-every", "3", "--keep-last", "2", "--val-every", "0", "--sample-every", "0",
             "--val-fraction", "0", "--device", "cpu", "--quiet", "--resume", "auto"]
@@ -171,7 +171,7 @@ def test_torchrun_runs_the_train_command_on_two_cpu_processes(tmp_path):
     out = tmp_path / "run"
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
                "--master-port", str(_free_port()), "-m", "ptgfill_cli", "train", str(EXAMPLES),
-               "--out", str(out), "--size", "64", "--load-size", "96", "--batch-size", "4", "--steps", "2",
+               "--output", str(out), "--size", "64", "--load-size", "96", "--batch-size", "4", "--steps", "2",
                "--mode", "joint", "--perceptual", "none", "--workers", "0", "--val-fraction", "0",
                "--device", "cpu", "--quiet", "--json"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

@@ -141,4 +141,4 @@ def test_cli_convert_writes_safetensors_and_config(run_cli, tmp_path, authors_ch
     assert sidecar["card"]["trained_on"] == "CelebA-HQ" and sidecar["card"]["epoch"] == 42
 
     again = run_cli("weights", "convert", str(pth), str(out), "--card-json", "{}")
-    assert again.exit_code == 2 and f"{out} exists; pass --force" in again.stderr
+    assert again.exit_code == 2 and f"{out} exists; pass --overwrite" in again.stderr
