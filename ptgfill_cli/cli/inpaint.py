@@ -266,7 +266,15 @@ def _describe(result: FileResult) -> str:
     assert fill is not None  # described only when it succeeded
     if fill.strategy == "copy":
         how = "no hole, copied"
-    else:
-        sizes = ", ".join(f"{width}x{height}" for height, width in fill.working_sizes)
-        how = f"hole {100 * fill.hole_ratio:.1f}%, {fill.strategy} {sizes}"
+    else:  # sizes as everywhere in ptgfill: HEIGHTxWIDTH
+        sizes = ", ".join(f"{height}x{width}" for height, width in fill.working_sizes)
+        if fill.strategy == "original":
+            padded = [(fill.height, fill.width)] != [tuple(size) for size in fill.working_sizes]
+            network = f"whole image, working {sizes}" + (f" (padded from {fill.height}x{fill.width})" if padded else "")
+        elif fill.strategy == "resize":
+            network = f"whole image resized to {sizes}"
+        else:
+            count = len(fill.working_sizes)
+            network = f"{count} crop{'s' if count > 1 else ''} around the holes, {sizes}"
+        how = f"hole {100 * fill.hole_ratio:.1f}%, {network}"
     return f"{result.job.image_path} -> {result.job.output_path} ({how}, {result.seconds:.2f} s)"

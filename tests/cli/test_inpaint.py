@@ -343,3 +343,11 @@ def test_output_names_from_a_suffix_or_a_template(model_path, tmp_path):
     assert bad.exit_code == 2 and "must end in .{ext}" in bad.stderr
     both = invoke(*common, "-o", tmp_path / "u", "--name", "{stem}.{ext}", "--suffix", "_x")
     assert both.exit_code == 2 and "not both" in both.stderr
+
+
+def test_the_line_says_what_the_network_worked_on_in_height_x_width(model_path, tmp_path):
+    write_photo(tmp_path / "photo.png", size=(64, 48))  # 64 wide, 48 high
+    write_mask(tmp_path / "mask.png", size=(64, 48))
+    result = invoke(tmp_path / "photo.png", "-m", tmp_path / "mask.png", "-o", tmp_path / "out.png", "--model", model_path)
+    assert result.exit_code == 0, result.output
+    assert "whole image, working 64x64 (padded from 48x64)" in result.stderr
