@@ -8,7 +8,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from .inpaint import Backend
-from .options import Device, Precision, PrecisionChoice, json_flag, warn_deprecated
+from .options import Device, Precision, PrecisionChoice, json_flag, table_console, warn_deprecated
 
 
 def command(
@@ -83,7 +83,6 @@ def command(
 
 
 def _print(results, ratios, threads: int, allocator: str, peak_gflops: Optional[float]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(
@@ -106,9 +105,7 @@ def _print(results, ratios, threads: int, allocator: str, peak_gflops: Optional[
         table.add_row(r.implementation, r.model, str(r.size), str(r.batch_size), r.precision,
                       f"{r.median_s:.4f}", f"{r.min_s:.4f}-{r.max_s:.4f}", f"{r.images_per_s:.2f}", *arithmetic,
                       memory, diff)
-    console = Console()
-    if not console.is_terminal:
-        console.width = 160
+    console = table_console()
     console.print(table)
     if allocator == "keep-freed" and results and results[0].device == "cpu":
         console.print("peak MB: the process's resident high-water mark (freed memory is kept); "

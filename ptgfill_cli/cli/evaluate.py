@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ..errors import PTGFillError
-from .options import Device, Quiet, json_flag, warn_deprecated
+from .options import Device, Quiet, json_flag, table_console, warn_deprecated
 
 NO_MODEL = "none"
 
@@ -149,14 +149,11 @@ class _Progress:
 
 
 def _print_result(result: Any) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     from ..evaluation.report import long_table
 
-    console = Console()
-    if not console.is_terminal:
-        console.width = 200
+    console = table_console()
     header, rows = long_table(result)
     run = result.run
     table = Table(title=f"{run['dataset']}: {run['images']} images at {run['size']}x{run['size']} ({run['fit']}), "
@@ -178,7 +175,6 @@ def _print_catalogue(entries: list[dict[str, object]], json_output: bool) -> Non
     if json_output:
         typer.echo(json.dumps(entries))
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title="evaluation datasets")
@@ -187,4 +183,4 @@ def _print_catalogue(entries: list[dict[str, object]], json_output: bool) -> Non
     for entry in entries:
         table.add_row(str(entry["name"]), str(entry["split"]), str(entry["count"]), str(entry["resolution"]),
                       str(entry["fit"]), str(entry["expected_at"]), "yes" if entry["present"] else "no")
-    Console().print(table)
+    table_console().print(table)

@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from ..data.mask_spec import MASK_KINDS, parse_border, parse_buckets, parse_size
-from .options import warn_deprecated
+from .options import table_console, warn_deprecated
 
 Kind = Enum("Kind", {kind: kind for kind in MASK_KINDS}, type=str)
 PROTOCOL_BUCKETS = "1-10,10-20,20-30,30-40,40-50,50-60"
@@ -65,7 +65,6 @@ def command(
 
 
 def _print_table(summary: list[dict], out_dir: Path) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"masks written to {out_dir}")
@@ -75,4 +74,4 @@ def _print_table(summary: list[dict], out_dir: Path) -> None:
         table.add_row(row["bucket"], str(row["count"]), *(
             f"{row[key] * 100:.2f}" for key in ("mean_hole_ratio", "min_hole_ratio", "max_hole_ratio")
         ))
-    Console().print(table)
+    table_console().print(table)

@@ -32,3 +32,14 @@ def json_flag(help: str = "Print the result as JSON on stdout, nothing else.") -
 def warn_deprecated(old: str, new: str) -> None:
     """A spelling kept for old scripts: it still works, and says what to write instead."""
     typer.echo(f"ptgfill: warning: {old} is deprecated and will go; write {new}", err=True)
+
+
+def table_console(stderr: bool = False) -> Any:
+    """A Rich console for tables: on a terminal, its width; piped or redirected, as wide as the
+    rows need, so no cell is folded or cut (scripts should still prefer --json)."""
+    from rich.console import Console
+
+    console = Console(stderr=stderr)
+    if not console.is_terminal:
+        console = Console(stderr=stderr, width=100_000, no_color=True)
+    return console

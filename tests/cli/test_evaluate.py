@@ -68,3 +68,10 @@ def test_the_console_script_lists_datasets_and_exits_2_on_usage_errors(tmp_path:
     assert missing.returncode == 2
     assert missing.stderr.startswith("ptgfill: error: dataset ffhq:") and len(missing.stderr.splitlines()) == 1
     assert str(tmp_path / "ffhq") in missing.stderr
+
+
+def test_the_dataset_list_is_never_cut_when_piped() -> None:
+    result = CliRunner().invoke(app, ["evaluate", "--list-datasets"])
+    assert result.exit_code == 0, result.output
+    assert "the last 2,000 of the 30,000 images (the 28,000 / 2,000 train / test split" in result.output
+    assert "…" not in result.output
