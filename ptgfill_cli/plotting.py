@@ -129,3 +129,21 @@ def _marker(draw: ImageDraw.ImageDraw, x: float, y: float, number: int, colour: 
         draw.rectangle((x - r, y - r, x + r, y + r), fill=colour)
     else:
         draw.polygon(((x, y - r - 1), (x + r + 1, y + r), (x - r - 1, y + r)), fill=colour)
+
+
+def draw_value_table(title: str, rows: Sequence[tuple[str, str]]) -> Image.Image:
+    """A two-column table of labels and values: what a chart of single points would say."""
+    font, small = load_font(14), load_font(13)
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    label_w = max(probe.textlength(label, font=small) for label, _ in rows)
+    value_w = max(probe.textlength(value, font=small) for _, value in rows)
+    width = int(max(label_w + value_w + 60, probe.textlength(title, font=font) + 20))
+    table = Image.new("RGB", (width, 40 + 22 * len(rows)), "white")
+    draw = ImageDraw.Draw(table)
+    draw.text((10, 8), title, fill="black", font=font)
+    for number, (label, value) in enumerate(rows):
+        y = 34 + 22 * number
+        draw.line((10, y - 3, width - 10, y - 3), fill=(225, 225, 225))
+        draw.text((10, y), label, fill="black", font=small)
+        draw.text((width - 10 - probe.textlength(value, font=small), y), value, fill="black", font=small)
+    return table

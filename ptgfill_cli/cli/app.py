@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import signal
 import sys
+import warnings
 from typing import Any, Callable, Optional
 
 import typer
@@ -114,9 +115,18 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise Interrupted(signum)
 
 
+def _warning_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """A library's warning (Pillow, OpenCV, NumPy, torch) as one ptgfill line, not its raw
+    two-line form with a source path."""
+    text = str(message).strip()
+    sys.stderr.write(f"ptgfill: warning: {text.splitlines()[0] if text else category.__name__}\n")
+
+
 def main() -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _interrupt)
+    warnings.showwarning = _warning_line
     try:
         app()
     except PTGFillError as error:

@@ -16,7 +16,7 @@ def command(
     model_short: Optional[List[str]] = typer.Option(None, "-m", hidden=True),  # deprecated: -m is --mask in inpaint
     size: List[int] = typer.Option([256, 512], "--size", help="Square input size; repeatable."),
     batch_size: List[int] = typer.Option([1], "--batch-size", "-b", help="Batch size; repeatable."),
-    device: Device = "cpu",
+    device: Device = "auto",
     precision: PrecisionChoice = Precision.fp32,
     attention: Optional[str] = typer.Option(None, help="For presets: tokens or per-token (default: per-token for paper, as the authors' checkpoints)."),
     warmup: int = typer.Option(2, help="Untimed runs first."),

@@ -23,14 +23,17 @@ MIN_SIDE = 8
 def parse_buckets(text: str) -> tuple[tuple[float, float], ...]:
     """Parse ``"1-10,10-20"`` (percent), ``"0.1-0.2,0.2-0.3"`` (fractions) or ``"5%-15%"``.
 
-    Bounds are percent when any bound exceeds 1 or carries a ``%`` sign, fractions
-    otherwise. Each bucket is the half-open range ``[lo, hi)`` with ``0 <= lo < hi <= 1``.
-    Raises ``ValueError`` for anything else, and for a bucket given twice.
+    Bounds are fractions only when every bound is written as a decimal fraction ("0.1", never
+    "1" or "0") and none exceeds 1; otherwise they are percent, so ``0-1`` is 0-1 %, as it reads.
+    Each bucket is the half-open range ``[lo, hi)`` with ``0 <= lo < hi <= 1``. Raises
+    ``ValueError`` for anything else, and for a bucket given twice.
     """
     pairs = [_split_bucket(part) for part in text.split(",") if part.strip()]
     if not pairs:
         raise ValueError(f"no buckets in {text!r}; expected e.g. '1-10,10-20'")
-    is_percent = "%" in text or any(float(bound) > 1 for pair in pairs for bound in pair)
+    bounds = [bound for pair in pairs for bound in pair]
+    is_fraction = "%" not in text and all("." in bound and float(bound) <= 1 for bound in bounds)
+    is_percent = not is_fraction
     scale = 100.0 if is_percent else 1.0
     buckets = tuple((float(lo) / scale, float(hi) / scale) for lo, hi in pairs)
     for lo, hi in buckets:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from ..atomic import replace_atomically
-from ..plotting import draw_line_panels
+from ..plotting import draw_line_panels, draw_value_table
 
 PANELS = (
     ("val_psnr", "validation PSNR (dB, composite)"),
@@ -44,5 +44,10 @@ def write_training_curves(log_path: str | Path, out_path: str | Path) -> Path | 
             panels.append((title, {"run": points}))
     if not panels:
         return None
-    chart = draw_line_panels(panels, ["run"], "images seen (thousands)")
+    if all(len(series["run"]) == 1 for _, series in panels):  # a line of one point says nothing
+        rows = [(title, f"{series['run'][0][1]:.4g}") for title, series in panels]
+        images = panels[0][1]["run"][0][0]
+        chart = draw_value_table(f"after {images * 1000:,.0f} images (one logged point)", rows)
+    else:
+        chart = draw_line_panels(panels, ["run"], "images seen (thousands)")
     return replace_atomically(out_path, lambda temporary: chart.save(temporary, format="PNG"))

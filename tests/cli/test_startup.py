@@ -30,3 +30,19 @@ def test_help_and_version_load_no_heavy_library(args: list[str]) -> None:
     assert finished.returncode == 0, finished.stderr
     loaded = next(line for line in finished.stderr.splitlines() if line.startswith("LOADED="))
     assert json.loads(loaded.removeprefix("LOADED=")) == []
+
+
+def test_a_library_warning_is_one_ptgfill_line(tmp_path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (64, 48)).save(tmp_path / "photo.png")
+    Image.new("L", (64, 48)).save(tmp_path / "mask.png")  # no hole: copied
+    probe = ("import sys, warnings\nsys.argv = ['ptgfill', 'inpaint', sys.argv[1], '-m', sys.argv[2], '-o', sys.argv[3], '-q']\n"
+             "from ptgfill_cli.cli import app\n"
+             "original = app.app\n"
+             "def noisy():\n    warnings.warn('a library complains\\nwith a second line', UserWarning)\n    original()\n"
+             "app.app = noisy\napp.main()\n")
+    finished = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "photo.png"), str(tmp_path / "mask.png"),
+                               str(tmp_path / "out.png")], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stderr.strip() == "ptgfill: warning: a library complains"

@@ -138,6 +138,8 @@ def test_parse_buckets_percent_fraction_and_percent_sign() -> None:
     assert mask_spec.parse_buckets("0.1-0.2, 0.2-0.3") == ((0.1, 0.2), (0.2, 0.3))
     assert mask_spec.parse_buckets("0.5%-1%") == ((0.005, 0.01),)
     assert mask_spec.parse_buckets("12.5-20") == ((0.125, 0.2),)
+    assert mask_spec.parse_buckets("0-1") == ((0.0, 0.01),)  # percent, as it reads
+    assert mask_spec.parse_buckets("0.0-0.1") == ((0.0, 0.1),)
 
 
 @pytest.mark.parametrize("text", ["", ",", "10", "a-b", "20-10", "0-150", "10-20,10-20", "1-2-3", "nan-5"])
