@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Iterator, Optional
 
 import typer
 
@@ -44,13 +47,13 @@ class OutputFormat(str, Enum):
 def command(
     images: Annotated[
         list[str],
-        typer.Argument(help="Image files, folders or glob patterns.", show_default=False),
+        typer.Argument(help="Image files, folders or glob patterns; - reads one image from standard input.", show_default=False),
     ],
     output: Annotated[
         Path,
         typer.Option(
             "--output", "-o", show_default=False,
-            help="Output folder (created), or a file name for a single image.",
+            help="Output folder (created), a file name for a single image, or - for standard output.",
         ),
     ],
     mask: Annotated[
@@ -171,21 +174,46 @@ def command(
 
     Exit status: 0 all filled, 1 some failed (the others are written), 2 usage error.
     """
+    with tempfile.TemporaryDirectory(prefix="ptgfill-stdio-") as spool:
+        _run(images, output, Path(spool), quiet=quiet, json_lines=json_lines, mask=mask, alpha_mask=alpha_mask,
+             invert_mask=invert_mask, name=name, suffix=suffix, output_format=output_format, quality=quality,
+             overwrite=overwrite, skip_existing=skip_existing, save_coarse=save_coarse, model=model, device=device,
+             backend=backend, threads=threads, strategy=strategy, max_side=max_side, crop_margin=crop_margin,
+             batch_size=batch_size, dilate=dilate, precision=precision, compile_model=compile_model)
+
+
+def _run(images: list[str], output: Path, spool: Path, *, quiet: bool, json_lines: bool, **given: Any) -> None:
+    """The command's work; ``-`` as the image reads standard input and ``-o -`` writes standard
+    output, through files in ``spool`` (the pipeline reads and writes files, atomically)."""
     from ..inference.batch import FileOptions, inpaint_files, plan_files
     from ..inference.inpainter import Inpainter
 
     report = _Report(quiet=quiet, json_lines=json_lines)
+    output_format = given["output_format"]
+    to_stdout = str(output) == "-"
     try:
+        if images == ["-"]:
+            images = [str(_spooled_stdin(spool))]
+        elif "-" in images:
+            raise PTGFillError("'-' (standard input) must be the only image")
+        if to_stdout:
+            if json_lines:
+                raise PTGFillError("-o - writes the image to standard output, where --json would go too: drop one")
+            if len(images) != 1 or Path(images[0]).is_dir():
+                raise PTGFillError("-o - (standard output) takes exactly one image")
+            output = spool / f"stdout.{'png' if output_format in (None, OutputFormat.same) else output_format.value}"
         options = FileOptions(
-            output=output, mask=mask, alpha_mask=alpha_mask, invert_mask=invert_mask, name=name, suffix=suffix,
-            output_format=None if output_format is None else output_format.value, quality=quality,
-            overwrite=overwrite, skip_existing=skip_existing, save_coarse=save_coarse,
+            output=output, mask=given["mask"], alpha_mask=given["alpha_mask"], invert_mask=given["invert_mask"],
+            name=given["name"], suffix=given["suffix"],
+            output_format=None if output_format is None else output_format.value, quality=given["quality"],
+            overwrite=given["overwrite"], skip_existing=given["skip_existing"], save_coarse=given["save_coarse"],
         )
         plan = plan_files(images, options)
         inpainter = Inpainter.from_pretrained(
-            model, device=device, backend=backend.value, threads=threads, strategy=strategy.value,
-            max_side=max_side, crop_margin=crop_margin, batch_size=batch_size, dilate=dilate,
-            precision=precision.value, compile=compile_model,
+            given["model"], device=given["device"], backend=given["backend"].value, threads=given["threads"],
+            strategy=given["strategy"].value, max_side=given["max_side"], crop_margin=given["crop_margin"],
+            batch_size=given["batch_size"], dilate=given["dilate"], precision=given["precision"].value,
+            compile=given["compile_model"],
         )
     except PTGFillError as error:
         report.usage_error(error)
@@ -196,7 +224,25 @@ def command(
             report.add(result)
             advance()
     report.summary()
+    if to_stdout and not report.failures:
+        sys.stdout.buffer.write(output.read_bytes())
+        sys.stdout.buffer.flush()
     raise typer.Exit(1 if report.failures else 0)
+
+
+def _spooled_stdin(spool: Path) -> Path:
+    """Standard input's bytes as a file named for their format (``same`` keeps it)."""
+    from PIL import Image, UnidentifiedImageError
+
+    data = sys.stdin.buffer.read()
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            kind = (image.format or "png").lower()
+    except (UnidentifiedImageError, OSError):
+        raise PTGFillError("standard input: not an image in a known format") from None
+    path = spool / f"stdin.{ {'jpeg': 'jpg'}.get(kind, kind) }"
+    path.write_bytes(data)
+    return path
 
 
 class _Report:

@@ -144,3 +144,22 @@ def test_the_colour_profile_exif_and_dpi_come_through_upright(model_path, tmp_pa
         assert written.size == (upright.width, upright.height)  # the pixels are written upright
         if suffix != "webp":  # WebP holds no resolution
             assert [round(float(v)) for v in written.info["dpi"]] == [300, 300]
+
+
+def test_standard_input_to_standard_output_round_trips_the_bytes_of_a_file_run(model_path, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    write_photo(tmp_path / "photo.png")
+    Image.fromarray(_stroke_mask((255,), "L")[:, :, 0]).save(tmp_path / "mask.png")
+    common = ["-m", str(tmp_path / "mask.png"), "--model", str(model_path), "-q"]
+    by_file = invoke(tmp_path / "photo.png", *common, "-o", tmp_path / "out.png")
+    assert by_file.exit_code == 0, by_file.output
+    piped = subprocess.run([sys.executable, "-m", "ptgfill_cli", "inpaint", "-", *common, "-o", "-"], cwd=REPO_ROOT,
+                           input=(tmp_path / "photo.png").read_bytes(), capture_output=True, timeout=300)
+    assert piped.returncode == 0, piped.stderr.decode()
+    assert piped.stdout == (tmp_path / "out.png").read_bytes()
+    both = invoke(tmp_path / "photo.png", *common, "-o", "-", "--json")
+    assert both.exit_code == 2 and "drop one" in both.stderr
