@@ -162,6 +162,11 @@ def command(
         bool,
         typer.Option("--skip-existing", help="Leave images whose outputs exist alone: resumes an interrupted batch."),
     ] = False,
+    recursive: Annotated[
+        bool,
+        typer.Option("--recursive", "-r", help="Image folders' subfolders too; the output mirrors their tree, "
+                                               "and a mask folder's matching subfolder is looked in first."),
+    ] = False,
     save_coarse: Annotated[
         bool, typer.Option("--save-coarse", help="Also write the coarse network's fill as {stem}_coarse.")
     ] = False,
@@ -177,8 +182,8 @@ def command(
     with tempfile.TemporaryDirectory(prefix="ptgfill-stdio-") as spool:
         _run(images, output, Path(spool), quiet=quiet, json_lines=json_lines, mask=mask, alpha_mask=alpha_mask,
              invert_mask=invert_mask, name=name, suffix=suffix, output_format=output_format, quality=quality,
-             overwrite=overwrite, skip_existing=skip_existing, save_coarse=save_coarse, model=model, device=device,
-             backend=backend, threads=threads, strategy=strategy, max_side=max_side, crop_margin=crop_margin,
+             overwrite=overwrite, skip_existing=skip_existing, recursive=recursive, save_coarse=save_coarse,
+             model=model, device=device, backend=backend, threads=threads, strategy=strategy, max_side=max_side, crop_margin=crop_margin,
              batch_size=batch_size, dilate=dilate, precision=precision, compile_model=compile_model)
 
 
@@ -206,7 +211,8 @@ def _run(images: list[str], output: Path, spool: Path, *, quiet: bool, json_line
             output=output, mask=given["mask"], alpha_mask=given["alpha_mask"], invert_mask=given["invert_mask"],
             name=given["name"], suffix=given["suffix"],
             output_format=None if output_format is None else output_format.value, quality=given["quality"],
-            overwrite=given["overwrite"], skip_existing=given["skip_existing"], save_coarse=given["save_coarse"],
+            overwrite=given["overwrite"], skip_existing=given["skip_existing"], recursive=given["recursive"],
+            save_coarse=given["save_coarse"],
         )
         plan = plan_files(images, options)
         inpainter = Inpainter.from_pretrained(

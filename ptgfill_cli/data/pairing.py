@@ -30,16 +30,18 @@ class FileJob:
     error: str | None = None
 
 
-def expand_image_args(args: Sequence[str]) -> list[Path]:
+def expand_image_args(args: Sequence[str], *, recursive: bool = False) -> list[Path]:
     """The image files that arguments name: a file as given, a folder as the image
-    files in it (not its subfolders), a glob pattern as the image files it matches;
-    sorted within each argument, duplicates dropped. An argument that names nothing
-    is a PTGFillError."""
+    files in it (with ``recursive``, in its subfolders too; hidden ones skipped), a glob
+    pattern as the image files it matches; sorted within each argument, duplicates
+    dropped. An argument that names nothing is a PTGFillError."""
     images: list[Path] = []
     for arg in args:
         path = Path(arg)
         if path.is_dir():
-            found = [child for child in path.iterdir() if is_image_file(child)]
+            children = path.rglob("*") if recursive else path.iterdir()
+            found = [child for child in children if is_image_file(child)
+                     and not any(part.startswith(".") for part in child.relative_to(path).parts)]
             if not found:
                 raise PTGFillError(f"{arg}: no image files in this folder")
         elif path.exists():
@@ -55,25 +57,44 @@ def expand_image_args(args: Sequence[str]) -> list[Path]:
     return list(dict.fromkeys(images))
 
 
+def image_subfolders(args: Sequence[str], images: Sequence[Path]) -> dict[Path, Path]:
+    """For images found inside a folder argument, their subfolder relative to it (where a
+    recursive run puts their outputs, and looks for their masks first)."""
+    folders = [Path(arg) for arg in args if Path(arg).is_dir()]
+    subfolders: dict[Path, Path] = {}
+    for image in images:
+        for folder in folders:
+            try:
+                relative = image.parent.relative_to(folder)
+            except ValueError:
+                continue
+            if relative.parts:
+                subfolders[image] = relative
+            break
+    return subfolders
+
+
 def is_image_file(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
 
 
 class MaskFolder:
     """The masks in a folder, found for an image by its file name's stem:
-    ``masks/photo.png`` (any image suffix) or ``masks/photo_mask.png`` for ``photo.jpg``."""
+    ``masks/photo.png`` (any image suffix) or ``masks/photo_mask.png`` for ``photo.jpg``; for
+    an image in a subfolder of a recursive run, ``masks/SUB/photo.*`` first (a mirrored tree)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self._by_stem: dict[str, list[Path]] = {}
-        for child in sorted(folder.iterdir()):
+        self._by_stem: dict[tuple[Path, str], list[Path]] = {}
+        for child in sorted(folder.rglob("*")):
             if is_image_file(child):
-                self._by_stem.setdefault(child.stem, []).append(child)
+                self._by_stem.setdefault((child.parent.relative_to(folder), child.stem), []).append(child)
 
-    def mask_for(self, image_path: Path) -> Path:
+    def mask_for(self, image_path: Path, subfolder: Path = Path()) -> Path:
         """The mask of ``image_path``; PTGFillError when there is none or more than one."""
-        for stem in (image_path.stem, f"{image_path.stem}_mask"):
-            candidates = self._by_stem.get(stem, [])
+        places = [subfolder, Path()] if subfolder.parts else [Path()]
+        for place, stem in ((place, stem) for place in places for stem in (image_path.stem, f"{image_path.stem}_mask")):
+            candidates = self._by_stem.get((place, stem), [])
             if len(candidates) == 1:
                 return candidates[0]
             if len(candidates) > 1:
@@ -94,6 +115,7 @@ def plan_jobs(
     save_coarse: bool = False,
     overwrite: bool = False,
     name_template: str = DEFAULT_NAME_TEMPLATE,
+    subfolders: dict[Path, Path] | None = None,
 ) -> list[FileJob]:
     """One job per image.
 
@@ -104,7 +126,8 @@ def plan_jobs(
     output file's suffix, or png for a folder. Problems with the arguments as a whole
     raise PTGFillError; problems of one image go in that job's ``error``.
     ``name_template``: an output's name in a folder, from the input's ``{stem}`` and the
-    output format's ``{ext}``; it must end in ``.{ext}``.
+    output format's ``{ext}``; it must end in ``.{ext}``. ``subfolders``: an image's folder
+    relative to the folder it was found in (a recursive run), mirrored under ``output``.
     """
     check_name_template(name_template)
     if output_format is not None and output_format not in OUTPUT_FORMATS:
@@ -121,7 +144,9 @@ def plan_jobs(
         if output_is_file:
             output_path = output
         else:
-            output_path = output / name_template.format(stem=image_path.stem, ext=_suffix_for(image_path, output_format))
+            subfolder = (subfolders or {}).get(image_path, Path())
+            output_path = output / subfolder / name_template.format(
+                stem=image_path.stem, ext=_suffix_for(image_path, output_format))
         coarse_path = (
             output_path.with_name(f"{output_path.stem}_coarse{output_path.suffix}") if save_coarse else None
         )
@@ -129,7 +154,7 @@ def plan_jobs(
         mask_path = mask
         if masks is not None:
             try:
-                mask_path = masks.mask_for(image_path)
+                mask_path = masks.mask_for(image_path, (subfolders or {}).get(image_path, Path()))
             except PTGFillError as problem:
                 mask_path, error = None, str(problem)
         if error is None and mask_path is not None and _same_file(mask_path, image_path):

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..atomic import remove_stale_temporaries
 from ..data.image_io import load_image, load_mask, save_image
-from ..data.pairing import FileJob, expand_image_args, output_name_template, plan_jobs
+from ..data.pairing import FileJob, expand_image_args, image_subfolders, output_name_template, plan_jobs
 from ..errors import InputError, PTGFillError, SettingError
 from .inpainter import Inpainter, InpaintResult, PreparedImage
 
@@ -37,6 +37,7 @@ class FileOptions:
     quality: int = 95
     overwrite: bool = False
     skip_existing: bool = False  # resume a batch: images whose outputs exist are left alone
+    recursive: bool = False  # folders' subfolders too, their tree mirrored in the output
     save_coarse: bool = False
 
     def __post_init__(self) -> None:
@@ -119,8 +120,10 @@ def plan_files(images: Sequence[str], options: FileOptions) -> FilePlan:
     """The jobs for ``images`` (files, folders, glob patterns) under ``options``; a mask file
     shared by every image is read here, once, so that a bad one fails before any work.
     Raises PTGFillError for problems of the whole set; one image's problem is its job's error."""
+    found = expand_image_args(images, recursive=options.recursive)
     jobs = plan_jobs(
-        expand_image_args(images),
+        found,
+        subfolders=image_subfolders(images, found) if options.recursive else None,
         name_template=output_name_template(options.name, options.suffix),
         mask=options.mask,
         output=options.output,

@@ -163,3 +163,27 @@ def test_standard_input_to_standard_output_round_trips_the_bytes_of_a_file_run(m
     assert piped.stdout == (tmp_path / "out.png").read_bytes()
     both = invoke(tmp_path / "photo.png", *common, "-o", "-", "--json")
     assert both.exit_code == 2 and "drop one" in both.stderr
+
+
+def test_recursive_mirrors_a_nested_tree_with_masks_found_in_the_mirrored_folders(model_path, tmp_path):
+    photos, masks, out = tmp_path / "photos", tmp_path / "masks", tmp_path / "out"
+    for relative in ("top.png", "a/x.png", "b/x.png", "b/c/deep.png"):
+        write_photo(photos / relative)
+        (masks / relative).parent.mkdir(parents=True, exist_ok=True)
+    holes = {}
+    for number, relative in enumerate(("top.png", "a/x.png", "b/x.png", "b/c/deep.png")):
+        hole = np.zeros((SIZE[1], SIZE[0]), np.uint8)
+        hole[4 + 8 * number:12 + 8 * number, 10:30] = 255  # a different hole for each
+        Image.fromarray(hole).save(masks / relative)
+        holes[relative] = hole > 0
+    (photos / ".hidden").mkdir()
+    write_photo(photos / ".hidden" / "skip.png")
+    result = invoke(photos, "-m", masks, "-o", out, "--model", model_path, "-q", "--recursive")
+    assert result.exit_code == 0, result.output
+    written = sorted(path.relative_to(out).as_posix() for path in out.rglob("*.png"))
+    assert written == ["a/x.png", "b/c/deep.png", "b/x.png", "top.png"]
+    for relative, hole in holes.items():
+        before, after = load_image(photos / relative).rgb, load_image(out / relative).rgb
+        assert np.array_equal(before[~hole], after[~hole]) and not np.array_equal(before[hole], after[hole])
+    flat = invoke(photos, "-m", masks, "-o", tmp_path / "flat", "--model", model_path, "-q")
+    assert flat.exit_code == 0 and [p.name for p in (tmp_path / "flat").rglob("*.png")] == ["top.png"]
