@@ -16,6 +16,7 @@ import typer
 from ..config import ATTENTION_MODES, PRESETS
 from ..training.settings import (
     LR_SCHEDULES, MODES, PERCEPTUAL_NETWORKS, PERCEPTUAL_WEIGHTS, LossWeights, TrainConfig, TrainData, default_of,
+    range_text,
 )
 from .options import Device, Precision, PrecisionChoice, Quiet, json_flag, warn_deprecated
 
@@ -26,6 +27,11 @@ _PERCEPTUAL_DEFAULTS = "; ".join(f"{weights[0]:g} for {name}" for name, weights 
 _STYLE_DEFAULTS = "; ".join(f"{weights[1]:g} for {name}" for name, weights in PERCEPTUAL_WEIGHTS.items())
 
 
+def _ranged(text: str, setting: str) -> str:
+    """Help text with the setting's range, as the library checks it (``range_text``)."""
+    return f"{text.rstrip('.')} ({range_text(setting)})."
+
+
 def command(
     data: list[str] = typer.Argument(..., help="Training images, one or more sources: a folder (recursive), a .txt list of paths, or a catalogue set (celeba-hq, ffhq, psv, places2: its training split)."),
     source_weights: Optional[str] = typer.Option(None, help="Sampling weight of each DATA source, in order, e.g. 3,2,1 (default: in proportion to their image counts)."),
@@ -33,42 +39,42 @@ def command(
     out: Path = typer.Option(Path(_RUN.out_dir), "--output", "-o", help="Run folder: checkpoints, logs, samples, exports."),
     out_deprecated: Optional[Path] = typer.Option(None, "--out", hidden=True),  # the old spelling of --output
     val_data: Optional[str] = typer.Option(None, help="Validation images (folder, .txt, or a catalogue set's test split); default: a held-out split of DATA."),
-    val_fraction: float = typer.Option(_DATA["val_fraction"], help="Held-out fraction of each DATA source when --val-data is not given (split by file-name hash, never trained on)."),
-    test_fraction: float = typer.Option(_DATA["test_fraction"], help="Fraction of each DATA source kept as a test set (by file-name hash): neither trained nor validated on, for ptgfill evaluate; validation takes the next --val-fraction."),
-    val_count: int = typer.Option(_DATA["val_count"], help="Validation images used (fixed masks)."),
+    val_fraction: float = typer.Option(_DATA["val_fraction"], help=_ranged("Held-out fraction of each DATA source when --val-data is not given (split by file-name hash, never trained on).", 'val_fraction')),
+    test_fraction: float = typer.Option(_DATA["test_fraction"], help=_ranged("Fraction of each DATA source kept as a test set (by file-name hash): neither trained nor validated on, for ptgfill evaluate; validation takes the next --val-fraction.", 'test_fraction')),
+    val_count: int = typer.Option(_DATA["val_count"], help=_ranged("Validation images used (fixed masks).", 'val_count')),
     masks: str = typer.Option(_DATA["masks"], help="'generated' (mixed make-masks kinds and ratios) or a folder of PNG masks (white = hole)."),
     preset: str = typer.Option(_RUN.preset, help=f"Model preset: {', '.join(sorted(PRESETS))}."),
     attention: str = typer.Option(_RUN.attention, help=f"Bridger attention: {' or '.join(ATTENTION_MODES)} (tokens: the paper; per-token: the authors' code)."),
-    size: int = typer.Option(_RUN.size, help="Training crop size (a multiple of the model's size multiple, 32 for the presets)."),
+    size: int = typer.Option(_RUN.size, help=_ranged("Training crop size.", 'size')),
     load_size: Optional[int] = typer.Option(None, help="Resize the shorter side to this before the random crop (default: --size)."),
     crop_scale: Optional[str] = typer.Option(None, help="Random resized crops instead: LO,HI fraction of each photo's area (log-uniform), e.g. 0.05,1; never enlarged over 1.25x."),
-    batch_size: int = typer.Option(_RUN.batch_size, help="Global batch size (split over torchrun processes)."),
-    steps: int = typer.Option(_RUN.steps, help="Total optimisation steps."),
+    batch_size: int = typer.Option(_RUN.batch_size, help=_ranged("Global batch size (split over torchrun processes).", 'batch_size')),
+    steps: int = typer.Option(_RUN.steps, help=_ranged("Total optimisation steps.", 'steps')),
     mode: str = typer.Option(_RUN.mode, help=f"{', '.join(MODES)}."),
-    lr_g: float = typer.Option(_RUN.lr_g, help="Generator learning rate (AdamW)."),
-    lr_d: float = typer.Option(_RUN.lr_d, help="Discriminator learning rate (AdamW)."),
-    lr_warmup: int = typer.Option(_RUN.lr_warmup, help="Steps of linear learning-rate warm-up (e.g. 200 when continuing from --init weights)."),
+    lr_g: float = typer.Option(_RUN.lr_g, help=_ranged("Generator learning rate (AdamW).", 'lr_g')),
+    lr_d: float = typer.Option(_RUN.lr_d, help=_ranged("Discriminator learning rate (AdamW).", 'lr_d')),
+    lr_warmup: int = typer.Option(_RUN.lr_warmup, help=_ranged("Steps of linear learning-rate warm-up (e.g. 200 when continuing from --init weights).", 'lr_warmup')),
     lr_schedule: str = typer.Option(_RUN.lr_schedule, help=f"After the warm-up: {' or '.join(LR_SCHEDULES)} (cosine decays to 1 % of the rate at the last of --steps; a --time-limit cut ends it early)."),
-    w_valid: float = typer.Option(_LOSSES.valid, help="Weight of the known-region L1."),
-    w_hole: float = typer.Option(_LOSSES.hole, help="Weight of the hole-region L1."),
-    w_perceptual: Optional[float] = typer.Option(None, help=f"Weight of the perceptual loss (default: {_PERCEPTUAL_DEFAULTS}; vgg's is the published one)."),
-    w_style: Optional[float] = typer.Option(None, help=f"Weight of the style loss (default: {_STYLE_DEFAULTS}; vgg's is the published one)."),
-    w_tv: float = typer.Option(_LOSSES.tv, help="Weight of the total-variation loss."),
-    w_coarse: float = typer.Option(_LOSSES.coarse, help="Weight of the coarse-output loss."),
-    w_adversarial: float = typer.Option(_LOSSES.adversarial, help="Weight of the generator's hinge adversarial term."),
+    w_valid: float = typer.Option(_LOSSES.valid, help=_ranged("Weight of the known-region L1.", 'losses.valid')),
+    w_hole: float = typer.Option(_LOSSES.hole, help=_ranged("Weight of the hole-region L1.", 'losses.hole')),
+    w_perceptual: Optional[float] = typer.Option(None, help=_ranged(f"Weight of the perceptual loss (default: {_PERCEPTUAL_DEFAULTS}; vgg's is the published one).", 'losses.perceptual')),
+    w_style: Optional[float] = typer.Option(None, help=_ranged(f"Weight of the style loss (default: {_STYLE_DEFAULTS}; vgg's is the published one).", 'losses.style')),
+    w_tv: float = typer.Option(_LOSSES.tv, help=_ranged("Weight of the total-variation loss.", 'losses.tv')),
+    w_coarse: float = typer.Option(_LOSSES.coarse, help=_ranged("Weight of the coarse-output loss.", 'losses.coarse')),
+    w_adversarial: float = typer.Option(_LOSSES.adversarial, help=_ranged("Weight of the generator's hinge adversarial term.", 'losses.adversarial')),
     perceptual: str = typer.Option(_RUN.perceptual, help=f"{', '.join(PERCEPTUAL_NETWORKS)}: 'vgg' (the published loss; needs ImageNet VGG16 weights), 'mobilenet' (the bundled ImageNet MobileNetV2) or 'none'."),
     vgg_weights: Optional[Path] = typer.Option(None, help="Local vgg16-397923af.pth instead of torch.hub's cache."),
     init: Optional[str] = typer.Option(None, help="Start the generator from these weights (NAME|PATH|hf://...), e.g. to fine-tune."),
     precision: PrecisionChoice = Precision(_RUN.precision),
     channels_last: bool = typer.Option(_RUN.channels_last, help="Channels-last memory format (faster on recent GPUs)."),
-    ema_decay: float = typer.Option(_RUN.ema_decay, help="Decay of the exported EMA generator."),
-    seed: int = typer.Option(_RUN.seed, help="Seed of data order, crops, masks and initialisation."),
-    workers: int = typer.Option(_RUN.num_workers, help="Data-loading worker processes."),
-    checkpoint_every: int = typer.Option(_RUN.checkpoint_every, help="Write a checkpoint every N steps (and at the end)."),
-    keep_last: int = typer.Option(_RUN.keep_last, help="Checkpoints to keep."),
-    sample_every: int = typer.Option(_RUN.sample_every, help="Write a sample grid every N steps (0: never)."),
-    val_every: int = typer.Option(_RUN.val_every, help="Validate every N steps (0: only at the end)."),
-    log_every: int = typer.Option(_RUN.log_every, help="Log losses every N steps."),
+    ema_decay: float = typer.Option(_RUN.ema_decay, help=_ranged("Decay of the exported EMA generator.", 'ema_decay')),
+    seed: int = typer.Option(_RUN.seed, help=_ranged("Seed of data order, crops, masks and initialisation.", 'seed')),
+    workers: int = typer.Option(_RUN.num_workers, help=_ranged("Data-loading worker processes.", 'num_workers')),
+    checkpoint_every: int = typer.Option(_RUN.checkpoint_every, help=_ranged("Write a checkpoint every N steps (and at the end).", 'checkpoint_every')),
+    keep_last: int = typer.Option(_RUN.keep_last, help=_ranged("Checkpoints to keep.", 'keep_last')),
+    sample_every: int = typer.Option(_RUN.sample_every, help=_ranged("Write a sample grid every N steps (0: never).", 'sample_every')),
+    val_every: int = typer.Option(_RUN.val_every, help=_ranged("Validate every N steps (0: only at the end).", 'val_every')),
+    log_every: int = typer.Option(_RUN.log_every, help=_ranged("Log losses every N steps.", 'log_every')),
     resume: Optional[str] = typer.Option(None, help="'auto' (latest checkpoint in --out, if any) or a checkpoint path."),
     time_limit: Optional[str] = typer.Option(None, help="Wall-clock limit for this process, e.g. 2h30m or 90m: stop cleanly before it, checkpoint and export (--resume auto continues)."),
     device: Device = _RUN.device,

@@ -60,6 +60,29 @@ def loss_weights_for(network: str, /, **given: float | None) -> LossWeights:
     return LossWeights(**chosen)
 
 
+# The lowest whole number each count may be; the checks and the command line's help read these.
+AT_LEAST: dict[str, int] = {
+    "batch_size": 1, "steps": 1, "log_every": 1, "checkpoint_every": 1, "keep_last": 1,
+    "lr_warmup": 0, "sample_every": 0, "val_every": 0, "num_workers": 0, "seed": 0, "val_count": 0,
+}
+UNIT_INTERVAL = ("ema_decay", "val_fraction", "test_fraction")  # in [0, 1)
+
+
+def range_text(setting: str) -> str:
+    """The values ``setting`` may take, as help text says them (from the checks' own tables)."""
+    if setting in AT_LEAST:
+        return f"{AT_LEAST[setting]} or more"
+    if setting in UNIT_INTERVAL:
+        return "from 0 to under 1"
+    if setting in ("lr_g", "lr_d"):
+        return "above 0"
+    if setting.startswith("losses."):
+        return "0 or more"
+    if setting == "size":
+        return "64 or more, a multiple of 32 for the presets"
+    raise KeyError(setting)
+
+
 def _choice(setting: str, value: object, choices: tuple[str, ...] | list[str]) -> None:
     if value not in choices:
         raise SettingError(setting, f"must be one of {', '.join(choices)}, not {value!r}")
@@ -118,10 +141,9 @@ class TrainConfig:
             raise SettingError("size", f"must be a multiple of {multiple}, not {self.size}")
         if self.load_size is not None:
             _at_least("load_size", self.load_size, self.size)
-        for setting in ("batch_size", "steps", "log_every", "checkpoint_every", "keep_last"):
-            _at_least(setting, getattr(self, setting), 1)
-        for setting in ("lr_warmup", "sample_every", "val_every", "num_workers", "seed"):
-            _at_least(setting, getattr(self, setting), 0)
+        for setting, lowest in AT_LEAST.items():
+            if setting != "val_count":
+                _at_least(setting, getattr(self, setting), lowest)
         for setting in ("lr_g", "lr_d"):
             rate = getattr(self, setting)
             if not (isinstance(rate, (int, float)) and math.isfinite(rate) and rate > 0):
@@ -129,7 +151,7 @@ class TrainConfig:
         if not (isinstance(self.weight_decay, (int, float)) and math.isfinite(self.weight_decay)
                 and self.weight_decay >= 0):
             raise SettingError("weight_decay", f"must be 0 or more, not {self.weight_decay!r}")
-        if not (isinstance(self.ema_decay, (int, float)) and 0 <= self.ema_decay < 1):
+        if not (isinstance(self.ema_decay, (int, float)) and 0 <= self.ema_decay < 1):  # UNIT_INTERVAL
             raise SettingError("ema_decay", f"must be in [0, 1), not {self.ema_decay!r}")
         if self.crop_scale is not None:
             scale = tuple(float(x) for x in self.crop_scale)
@@ -170,14 +192,14 @@ class TrainData:
         object.__setattr__(self, "sources", sources)
         if not sources:
             raise SettingError("sources", "must name at least one folder, list or catalogue set")
-        for setting in ("val_fraction", "test_fraction"):
+        for setting in UNIT_INTERVAL[1:]:
             value = getattr(self, setting)
             if not (isinstance(value, (int, float)) and 0 <= value < 1):
                 raise SettingError(setting, f"must be in [0, 1), not {value!r}")
         if self.val_fraction + self.test_fraction >= 1:
             raise SettingError("val_fraction", f"and test_fraction must sum to under 1, not "
                                                f"{self.val_fraction} + {self.test_fraction}")
-        _at_least("val_count", self.val_count, 0)
+        _at_least("val_count", self.val_count, AT_LEAST["val_count"])
         if self.source_weights is not None:
             weights = tuple(float(w) for w in self.source_weights)
             if len(weights) != len(sources):

@@ -17,3 +17,14 @@ def test_switches_are_plain_in_every_help(command: list[str]) -> None:
     result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "<bool>" not in result.output and "--help" in result.output
+
+
+def test_train_help_gives_every_number_its_range_from_the_library() -> None:
+    from ptgfill_cli.training.settings import AT_LEAST
+
+    result = CliRunner().invoke(app, ["train", "--help"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0
+    lines = {line.split()[1]: line for line in result.output.splitlines() if line.startswith("│ --")}
+    assert f"({AT_LEAST['num_workers']} or more)" in lines["--workers"]
+    assert "(1 or more)" in lines["--steps"] and "(above 0)" in lines["--lr-g"]
+    assert "(from 0 to under 1)" in lines["--ema-decay"] and "(0 or more)" in lines["--w-hole"]
