@@ -16,24 +16,10 @@ from typer.testing import CliRunner
 
 from ptgfill_cli.cli.app import app
 from ptgfill_cli.data.image_io import load_image
-from ptgfill_cli.weights.store import save_model
-from ptgfill_cli.models.factory import build_generator
 from tests.conftest import EXAMPLES, REPO_ROOT as PROJECT
 
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory) -> Path:
-    """A small untrained model saved as a file: tests plumbing, not quality."""
-    return save_model(build_generator("lite", seed=0), tmp_path_factory.mktemp("model") / "lite.safetensors")
-
-
-@pytest.fixture(autouse=True)
-def no_installed_models(tmp_path, monkeypatch):
-    monkeypatch.setenv("PTGFILL_WEIGHTS_DIR", str(tmp_path / "no-weights"))
-    monkeypatch.setenv("PTGFILL_CACHE", str(tmp_path / "no-cache"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+pytestmark = pytest.mark.usefixtures("no_installed_models")
 
 
 def write_photo(path: Path, name: str = "chelsea.png", size: tuple[int, int] = (64, 48)) -> np.ndarray:

@@ -12,9 +12,10 @@ import pytest
 from PIL import Image
 
 from ptgfill_cli.data.image_io import load_image, load_mask
-from tests.cli.test_inpaint import invoke, model_path, no_installed_models, write_photo  # noqa: F401
+from tests.cli.test_inpaint import invoke, write_photo
 
 SIZE = (64, 48)
+pytestmark = pytest.mark.usefixtures("no_installed_models")
 
 
 def _stroke_mask(colour: tuple[int, ...], mode: str) -> np.ndarray:
