@@ -7,10 +7,10 @@ import json
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Annotated, Callable, Iterator, Optional
 
 import typer
 
@@ -179,74 +179,76 @@ def command(
 
     Exit status: 0 all filled, 1 some failed (the others are written), 2 usage error.
     """
-    with tempfile.TemporaryDirectory(prefix="ptgfill-stdio-") as spool:
-        _run(images, output, Path(spool), quiet=quiet, json_lines=json_lines, mask=mask, alpha_mask=alpha_mask,
-             invert_mask=invert_mask, name=name, suffix=suffix, output_format=output_format, quality=quality,
-             overwrite=overwrite, skip_existing=skip_existing, recursive=recursive, save_coarse=save_coarse,
-             model=model, device=device, backend=backend, threads=threads, strategy=strategy, max_side=max_side, crop_margin=crop_margin,
-             batch_size=batch_size, dilate=dilate, precision=precision, compile_model=compile_model)
-
-
-def _run(images: list[str], output: Path, spool: Path, *, quiet: bool, json_lines: bool, **given: Any) -> None:
-    """The command's work; ``-`` as the image reads standard input and ``-o -`` writes standard
-    output, through files in ``spool`` (the pipeline reads and writes files, atomically)."""
     from ..inference.batch import FileOptions, inpaint_files, plan_files
     from ..inference.inpainter import Inpainter
 
     report = _Report(quiet=quiet, json_lines=json_lines)
-    output_format = given["output_format"]
-    to_stdout = str(output) == "-"
-    try:
-        if images == ["-"]:
-            images = [str(_spooled_stdin(spool))]
-        elif "-" in images:
-            raise PTGFillError("'-' (standard input) must be the only image")
-        if to_stdout:
-            if json_lines:
-                raise PTGFillError("-o - writes the image to standard output, where --json would go too: drop one")
-            if len(images) != 1 or Path(images[0]).is_dir():
-                raise PTGFillError("-o - (standard output) takes exactly one image")
-            output = spool / f"stdout.{'png' if output_format in (None, OutputFormat.same) else output_format.value}"
-        options = FileOptions(
-            output=output, mask=given["mask"], alpha_mask=given["alpha_mask"], invert_mask=given["invert_mask"],
-            name=given["name"], suffix=given["suffix"],
-            output_format=None if output_format is None else output_format.value, quality=given["quality"],
-            overwrite=given["overwrite"], skip_existing=given["skip_existing"], recursive=given["recursive"],
-            save_coarse=given["save_coarse"],
-        )
-        plan = plan_files(images, options)
-        inpainter = Inpainter.from_pretrained(
-            given["model"], device=given["device"], backend=given["backend"].value, threads=given["threads"],
-            strategy=given["strategy"].value, max_side=given["max_side"], crop_margin=given["crop_margin"],
-            batch_size=given["batch_size"], dilate=given["dilate"], precision=given["precision"].value,
-            compile=given["compile_model"],
-        )
-    except PTGFillError as error:
-        report.usage_error(error)
-        raise typer.Exit(2) from None
+    with ExitStack() as cleanup:
+        try:
+            spool = None
+            if "-" in (*images, str(output)):  # standard streams go through files the pipeline can use
+                spool = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="ptgfill-stdio-")))
+            images, written = _through_files(images, output, output_format, json_lines, spool)
+            options = FileOptions(
+                output=written, mask=mask, alpha_mask=alpha_mask, invert_mask=invert_mask, name=name, suffix=suffix,
+                output_format=None if output_format is None else output_format.value, quality=quality,
+                overwrite=overwrite, skip_existing=skip_existing, recursive=recursive, save_coarse=save_coarse,
+            )
+            plan = plan_files(images, options)
+            inpainter = Inpainter.from_pretrained(
+                model, device=device, backend=backend.value, threads=threads, strategy=strategy.value,
+                max_side=max_side, crop_margin=crop_margin, batch_size=batch_size, dilate=dilate,
+                precision=precision.value, compile=compile_model,
+            )
+        except PTGFillError as error:
+            report.usage_error(error)
+            raise typer.Exit(2) from None
 
-    with report.progress(len(plan.jobs)) as advance:
-        for result in inpaint_files(inpainter, plan):
-            report.add(result)
-            advance()
-    report.summary()
-    if to_stdout and not report.failures:
-        sys.stdout.buffer.write(output.read_bytes())
-        sys.stdout.buffer.flush()
+        with report.progress(len(plan.jobs)) as advance:
+            for result in inpaint_files(inpainter, plan):
+                report.add(result)
+                advance()
+        report.summary()
+        if written != output and not report.failures:
+            sys.stdout.buffer.write(written.read_bytes())
+            sys.stdout.buffer.flush()
     raise typer.Exit(1 if report.failures else 0)
 
 
+def _through_files(
+    images: list[str], output: Path, output_format: Optional[OutputFormat], json_lines: bool, spool: Optional[Path]
+) -> tuple[list[str], Path]:
+    """The images and output file to run on: ``-`` as the image is standard input spooled into
+    ``spool``; ``-o -`` is a file there whose bytes go to standard output afterwards."""
+    if spool is None:
+        return images, output
+    if images == ["-"]:
+        images = [str(_spooled_stdin(spool))]
+    elif "-" in images:
+        raise PTGFillError("'-' (standard input) must be the only image")
+    if str(output) != "-":
+        return images, output
+    if json_lines:
+        raise PTGFillError("-o - writes the image to standard output, where --json would go too: drop one")
+    if len(images) != 1 or Path(images[0]).is_dir():
+        raise PTGFillError("-o - (standard output) takes exactly one image")
+    return images, spool / f"stdout.{'png' if output_format in (None, OutputFormat.same) else output_format.value}"
+
+
 def _spooled_stdin(spool: Path) -> Path:
-    """Standard input's bytes as a file named for their format (``same`` keeps it)."""
+    """Standard input's bytes as a file named for their format (so that ``same`` keeps it)."""
     from PIL import Image, UnidentifiedImageError
+
+    from ..data.image_io import PIL_FORMATS
 
     data = sys.stdin.buffer.read()
     try:
         with Image.open(io.BytesIO(data)) as image:
-            kind = (image.format or "png").lower()
+            pil_format = image.format
     except (UnidentifiedImageError, OSError):
         raise PTGFillError("standard input: not an image in a known format") from None
-    path = spool / f"stdin.{ {'jpeg': 'jpg'}.get(kind, kind) }"
+    canonical = {name: ours for ours, name in PIL_FORMATS.items()}.get(pil_format, "png")
+    path = spool / f"stdin.{canonical}"
     path.write_bytes(data)
     return path
 

@@ -10,6 +10,7 @@ transparent = hole.
 from __future__ import annotations
 
 import io
+import stat
 import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -151,7 +152,8 @@ def load_image(path: str | Path) -> LoadedImage:
     16-bit images accepted. Raises InputError naming the file when it cannot."""
     path = Path(path)
     try:
-        if path.exists() and not path.is_dir() and not path.is_file():
+        mode = path.stat().st_mode  # one stat; a folder fails in read_bytes with its own reason
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
             raise InputError(f"{path}: cannot read image (not a regular file: a pipe, socket or device)")
         data = path.read_bytes()
     except OSError as error:
@@ -361,6 +363,7 @@ def _arrays_from_pil(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None,
 def _check_png_chunks(path: Path, data: bytes) -> None:
     """Every chunk's CRC, as the PNG format defines it: Pillow skips them for image data, so a
     flipped bit would decode into wrong pixels without a word."""
+    view = memoryview(data)  # checksums over slices of it copy nothing
     position = len(_PNG_SIGNATURE)
     while position + 12 <= len(data):
         length = int.from_bytes(data[position:position + 4], "big")
@@ -368,7 +371,7 @@ def _check_png_chunks(path: Path, data: bytes) -> None:
         end = position + 8 + length
         if end + 4 > len(data):
             raise InputError(f"{path}: cannot read image (truncated PNG: the {kind.decode('latin-1')} chunk is cut off)")
-        if zlib.crc32(data[position + 4:end]) != int.from_bytes(data[end:end + 4], "big"):
+        if zlib.crc32(view[position + 4:end]) != int.from_bytes(data[end:end + 4], "big"):
             raise InputError(f"{path}: cannot read image (corrupt PNG: bad checksum in a {kind.decode('latin-1')} chunk)")
         if kind == b"IEND":
             return

@@ -83,10 +83,10 @@ class MaskFolder:
     ``masks/photo.png`` (any image suffix) or ``masks/photo_mask.png`` for ``photo.jpg``; for
     an image in a subfolder of a recursive run, ``masks/SUB/photo.*`` first (a mirrored tree)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, recursive: bool = False) -> None:
         self.folder = folder
         self._by_stem: dict[tuple[Path, str], list[Path]] = {}
-        for child in sorted(folder.rglob("*")):
+        for child in sorted(folder.rglob("*") if recursive else folder.iterdir()):
             if is_image_file(child):
                 self._by_stem.setdefault((child.parent.relative_to(folder), child.stem), []).append(child)
 
@@ -136,7 +136,7 @@ def plan_jobs(
         raise PTGFillError(f"{mask}: no such mask file or folder")
     if mask is not None and not (mask.is_file() or mask.is_dir()):
         raise PTGFillError(f"{mask}: the mask is not a regular file or folder (a pipe, socket or device)")
-    masks = MaskFolder(mask) if mask is not None and mask.is_dir() else None
+    masks = MaskFolder(mask, recursive=bool(subfolders)) if mask is not None and mask.is_dir() else None
     output_is_file = _output_is_file(output, len(images), output_format)
     jobs: list[FileJob] = []
     claimed: dict[Path, Path] = {}  # output -> the image that writes it

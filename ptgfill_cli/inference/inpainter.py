@@ -312,8 +312,8 @@ class Inpainter:
         known = np.stack([piece.known for piece in batch])
         refined, coarse = self.network.generate(image, known)
         if not (np.isfinite(refined).all() and np.isfinite(coarse).all()):
-            raise PTGFillError(f"the network's output holds NaN or infinite values ({self.network.backend}, "
-                               f"precision {getattr(self.network, 'precision', 'fp32')}); nothing was written")
+            raise PTGFillError(f"the network's output ({self.network.backend}) holds NaN or infinite values; "
+                               "nothing was written")
         return refined, coarse
 
 

@@ -60,18 +60,21 @@ def loss_weights_for(network: str, /, **given: float | None) -> LossWeights:
     return LossWeights(**chosen)
 
 
-# The lowest whole number each count may be; the checks and the command line's help read these.
+# The lowest whole number each count may be (TrainConfig's, then TrainData's); the checks and the
+# command line's help read these.
 AT_LEAST: dict[str, int] = {
     "batch_size": 1, "steps": 1, "log_every": 1, "checkpoint_every": 1, "keep_last": 1,
-    "lr_warmup": 0, "sample_every": 0, "val_every": 0, "num_workers": 0, "seed": 0, "val_count": 0,
+    "lr_warmup": 0, "sample_every": 0, "val_every": 0, "num_workers": 0, "seed": 0,
 }
+DATA_AT_LEAST: dict[str, int] = {"val_count": 0}
 UNIT_INTERVAL = ("ema_decay", "val_fraction", "test_fraction")  # in [0, 1)
 
 
 def range_text(setting: str) -> str:
     """The values ``setting`` may take, as help text says them (from the checks' own tables)."""
-    if setting in AT_LEAST:
-        return f"{AT_LEAST[setting]} or more"
+    lowest = {**AT_LEAST, **DATA_AT_LEAST}.get(setting)
+    if lowest is not None:
+        return f"{lowest} or more"
     if setting in UNIT_INTERVAL:
         return "from 0 to under 1"
     if setting in ("lr_g", "lr_d"):
@@ -79,7 +82,8 @@ def range_text(setting: str) -> str:
     if setting.startswith("losses."):
         return "0 or more"
     if setting == "size":
-        return "64 or more, a multiple of 32 for the presets"
+        model = preset(default_of(TrainConfig, "preset"))
+        return f"{model.min_side} or more, a multiple of {model.size_multiple} for the presets"
     raise KeyError(setting)
 
 
@@ -142,8 +146,7 @@ class TrainConfig:
         if self.load_size is not None:
             _at_least("load_size", self.load_size, self.size)
         for setting, lowest in AT_LEAST.items():
-            if setting != "val_count":
-                _at_least(setting, getattr(self, setting), lowest)
+            _at_least(setting, getattr(self, setting), lowest)
         for setting in ("lr_g", "lr_d"):
             rate = getattr(self, setting)
             if not (isinstance(rate, (int, float)) and math.isfinite(rate) and rate > 0):
@@ -199,7 +202,8 @@ class TrainData:
         if self.val_fraction + self.test_fraction >= 1:
             raise SettingError("val_fraction", f"and test_fraction must sum to under 1, not "
                                                f"{self.val_fraction} + {self.test_fraction}")
-        _at_least("val_count", self.val_count, AT_LEAST["val_count"])
+        for setting, lowest in DATA_AT_LEAST.items():
+            _at_least(setting, getattr(self, setting), lowest)
         if self.source_weights is not None:
             weights = tuple(float(w) for w in self.source_weights)
             if len(weights) != len(sources):
