@@ -16,13 +16,12 @@ import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 import torch
 
 from .data.grids import to_uint8
-from .errors import SettingError
 from .runtime.precision import AUTOCAST_DTYPES, compiled_for_inference
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -58,34 +57,6 @@ class BenchmarkResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "gflop_per_s": self.gflop_per_s}
-
-
-MAX_BENCHMARK_SIDE = 4096  # a 4096x4096 fp32 paper network needs tens of GB; beyond it is a typo
-
-
-def check_benchmark_settings(
-    *, sizes: Sequence[int], batch_sizes: Sequence[int], warmup: int, repeats: int, threads: int | None,
-    attention: str | None, path_images: int = 1,
-) -> None:
-    """Refuse settings a benchmark cannot run, before any model is built (SettingError)."""
-    from .config import ATTENTION_MODES
-
-    for side in sizes:
-        if not 64 <= side <= MAX_BENCHMARK_SIDE or side % 32:
-            raise SettingError("size", f"must be a multiple of 32 from 64 to {MAX_BENCHMARK_SIDE}, not {side}")
-    for batch in batch_sizes:
-        if batch < 1:
-            raise SettingError("batch_size", f"must be at least 1, not {batch}")
-    if warmup < 0:
-        raise SettingError("warmup", f"must be 0 or more runs, not {warmup}")
-    if repeats < 1:
-        raise SettingError("repeats", f"must be at least 1 run, not {repeats}")
-    if threads is not None and threads < 1:
-        raise SettingError("threads", f"must be at least 1, not {threads}")
-    if path_images < 1:
-        raise SettingError("path_images", f"must be at least 1, not {path_images}")
-    if attention is not None and attention not in ATTENTION_MODES:
-        raise SettingError("attention", f"must be one of {', '.join(ATTENTION_MODES)}, not {attention!r}")
 
 
 def load_benchmark_model(spec: str, attention: str | None = None) -> tuple[torch.nn.Module, str]:

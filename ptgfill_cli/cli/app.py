@@ -19,7 +19,7 @@ import typer.core
 from ..version import __version__
 from ..errors import PTGFillError
 from . import benchmark, evaluate, export, inpaint, make_masks, train, weights
-from .messages import error_line
+from .messages import error_line, usage_error_line
 
 app = typer.Typer(
     name="ptgfill",
@@ -123,12 +123,33 @@ def _warning_line(message: Warning | str, category: type[Warning], filename: str
     sys.stderr.write(f"ptgfill: warning: {text.splitlines()[0] if text else category.__name__}\n")
 
 
+# Typer raises Click's exceptions from its own copy of Click (newer Typer) or from Click itself
+# (older): the base class is found from the one exception class Typer exports either way.
+_CLICK_ERROR = next(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "ClickException")
+
+
 def main() -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _interrupt)
     warnings.showwarning = _warning_line
     try:
-        app()
+        code = app(prog_name="ptgfill", standalone_mode=False)  # Click's exceptions come here, to be said in one line
+    except _CLICK_ERROR as error:
+        context = getattr(error, "ctx", None)
+        if type(error).__name__ == "NoArgsIsHelpError":  # a bare command: its help, as Click would
+            help_text = context.get_help() if context else ""  # Typer's Rich help prints itself
+            if help_text:
+                typer.echo(help_text)
+        else:
+            parameter, flag, message = getattr(error, "param", None), None, error.format_message()
+            if type(error).__name__ == "BadParameter" and parameter is not None:  # a value refused
+                flag = max(parameter.opts, key=len) if parameter.opts else parameter.human_readable_name
+                message = error.message
+            typer.echo(usage_error_line(message, context.command_path if context else None, flag), err=True)
+        sys.exit(error.exit_code)
+    except typer.Abort:
+        typer.echo("ptgfill: aborted", err=True)
+        sys.exit(1)
     except PTGFillError as error:
         typer.echo(error_line(error), err=True)
         sys.exit(2)
@@ -143,3 +164,4 @@ def main() -> None:
     except (Interrupted, KeyboardInterrupt) as interruption:
         typer.echo("ptgfill: interrupted", err=True)
         sys.exit(128 + getattr(interruption, "signum", signal.SIGINT))
+    sys.exit(code if isinstance(code, int) else 0)

@@ -39,3 +39,13 @@ def describe(error: PTGFillError) -> str:
 
 def error_line(error: PTGFillError) -> str:
     return f"ptgfill: error: {describe(error)}"
+
+
+def usage_error_line(message: str, command_path: str | None, flag: str | None = None) -> str:
+    """Click's usage error (an unknown option, a value refused, a missing argument) in the same
+    one-line format, led by the flag to blame where there is one, with where to look instead of
+    Click's framed box."""
+    message = message.replace("Value error, ", "").strip().rstrip(".")
+    message = message[:1].lower() + message[1:]
+    hint = f" (see {command_path} --help)" if command_path else ""
+    return f"ptgfill: error: {flag + ': ' if flag else ''}{message}{hint}"

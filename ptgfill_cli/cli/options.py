@@ -7,13 +7,22 @@ commands cannot drift apart.
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, Iterable
 
 import typer
 
+from ..config import ATTENTION_MODES
 from ..runtime.choices import DEVICE_CHOICES, PRECISIONS
 
-Precision = Enum("Precision", {name: name for name in PRECISIONS}, type=str)  # type: ignore[misc]
+
+def choices(name: str, values: Iterable[str]) -> Any:
+    """The library's choices as an Enum, so that ``--help`` lists them and Click refuses others
+    (commands pass on ``.value``)."""
+    return Enum(name, {value: value for value in values}, type=str)  # type: ignore[misc]
+
+
+Precision = choices("Precision", PRECISIONS)
+Attention = choices("Attention", ATTENTION_MODES)
 
 Device = Annotated[str, typer.Option("--device", help=f"Where the network runs: {DEVICE_CHOICES}.")]
 PrecisionChoice = Annotated[

@@ -13,18 +13,24 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..config import ATTENTION_MODES, PRESETS
+from ..config import PRESETS
 from ..training.settings import (
     LR_SCHEDULES, MODES, PERCEPTUAL_NETWORKS, PERCEPTUAL_WEIGHTS, LossWeights, TrainConfig, TrainData, default_of,
     range_text,
 )
-from .options import Device, Precision, PrecisionChoice, Quiet, json_flag, warn_deprecated
+from .options import Attention, Device, Precision, PrecisionChoice, Quiet, choices, json_flag, warn_deprecated
 
 _RUN = TrainConfig()
 _DATA = {name: default_of(TrainData, name) for name in ("val_fraction", "test_fraction", "val_count", "masks")}
 _LOSSES = LossWeights()
 _PERCEPTUAL_DEFAULTS = "; ".join(f"{weights[0]:g} for {name}" for name, weights in PERCEPTUAL_WEIGHTS.items())
 _STYLE_DEFAULTS = "; ".join(f"{weights[1]:g} for {name}" for name, weights in PERCEPTUAL_WEIGHTS.items())
+
+
+Preset = choices("Preset", sorted(PRESETS))
+Mode = choices("Mode", MODES)
+Schedule = choices("Schedule", LR_SCHEDULES)
+Perceptual = choices("Perceptual", PERCEPTUAL_NETWORKS)
 
 
 def _ranged(text: str, setting: str) -> str:
@@ -43,18 +49,18 @@ def command(
     test_fraction: float = typer.Option(_DATA["test_fraction"], help=_ranged("Fraction of each DATA source kept as a test set (by file-name hash): neither trained nor validated on, for ptgfill evaluate; validation takes the next --val-fraction.", 'test_fraction')),
     val_count: int = typer.Option(_DATA["val_count"], help=_ranged("Validation images used (fixed masks).", 'val_count')),
     masks: str = typer.Option(_DATA["masks"], help="'generated' (mixed make-masks kinds and ratios) or a folder of PNG masks (white = hole)."),
-    preset: str = typer.Option(_RUN.preset, help=f"Model preset: {', '.join(sorted(PRESETS))}."),
-    attention: str = typer.Option(_RUN.attention, help=f"Bridger attention: {' or '.join(ATTENTION_MODES)} (tokens: the paper; per-token: the authors' code)."),
+    preset: Preset = typer.Option(_RUN.preset, help="Model preset (widths and depths; see the README)."),
+    attention: Attention = typer.Option(_RUN.attention, help="Bridger attention (tokens: the paper; per-token: the authors' code)."),
     size: int = typer.Option(_RUN.size, help=_ranged("Training crop size.", 'size')),
     load_size: Optional[int] = typer.Option(None, help="Resize the shorter side to this before the random crop (default: --size)."),
     crop_scale: Optional[str] = typer.Option(None, help="Random resized crops instead: LO,HI fraction of each photo's area (log-uniform), e.g. 0.05,1; never enlarged over 1.25x."),
     batch_size: int = typer.Option(_RUN.batch_size, help=_ranged("Global batch size (split over torchrun processes).", 'batch_size')),
     steps: int = typer.Option(_RUN.steps, help=_ranged("Total optimisation steps.", 'steps')),
-    mode: str = typer.Option(_RUN.mode, help=f"{', '.join(MODES)}."),
+    mode: Mode = typer.Option(_RUN.mode, help="What trains: generator (its reconstruction losses alone), discriminator (alone), joint (both, adversarially) or finetune (joint without the coarse-output loss)."),
     lr_g: float = typer.Option(_RUN.lr_g, help=_ranged("Generator learning rate (AdamW).", 'lr_g')),
     lr_d: float = typer.Option(_RUN.lr_d, help=_ranged("Discriminator learning rate (AdamW).", 'lr_d')),
     lr_warmup: int = typer.Option(_RUN.lr_warmup, help=_ranged("Steps of linear learning-rate warm-up (e.g. 200 when continuing from --init weights).", 'lr_warmup')),
-    lr_schedule: str = typer.Option(_RUN.lr_schedule, help=f"After the warm-up: {' or '.join(LR_SCHEDULES)} (cosine decays to 1 % of the rate at the last of --steps; a --time-limit cut ends it early)."),
+    lr_schedule: Schedule = typer.Option(_RUN.lr_schedule, help="After the warm-up (cosine decays to 1 % of the rate at the last of --steps; a --time-limit cut ends it early)."),
     w_valid: float = typer.Option(_LOSSES.valid, help=_ranged("Weight of the known-region L1.", 'losses.valid')),
     w_hole: float = typer.Option(_LOSSES.hole, help=_ranged("Weight of the hole-region L1.", 'losses.hole')),
     w_perceptual: Optional[float] = typer.Option(None, help=_ranged(f"Weight of the perceptual loss (default: {_PERCEPTUAL_DEFAULTS}; vgg's is the published one).", 'losses.perceptual')),
@@ -62,7 +68,7 @@ def command(
     w_tv: float = typer.Option(_LOSSES.tv, help=_ranged("Weight of the total-variation loss.", 'losses.tv')),
     w_coarse: float = typer.Option(_LOSSES.coarse, help=_ranged("Weight of the coarse-output loss.", 'losses.coarse')),
     w_adversarial: float = typer.Option(_LOSSES.adversarial, help=_ranged("Weight of the generator's hinge adversarial term.", 'losses.adversarial')),
-    perceptual: str = typer.Option(_RUN.perceptual, help=f"{', '.join(PERCEPTUAL_NETWORKS)}: 'vgg' (the published loss; needs ImageNet VGG16 weights), 'mobilenet' (the bundled ImageNet MobileNetV2) or 'none'."),
+    perceptual: Perceptual = typer.Option(_RUN.perceptual, help="Perceptual and style loss network: 'vgg' (the published loss; needs ImageNet VGG16 weights), 'mobilenet' (the bundled ImageNet MobileNetV2) or 'none'."),
     vgg_weights: Optional[Path] = typer.Option(None, help="Local vgg16-397923af.pth instead of torch.hub's cache."),
     init: Optional[str] = typer.Option(None, help="Start the generator from these weights (NAME|PATH|hf://...), e.g. to fine-tune."),
     precision: PrecisionChoice = Precision(_RUN.precision),
@@ -97,6 +103,8 @@ def command(
         limit = parse_duration(time_limit) if time_limit else None
     except ValueError as error:
         raise SettingError("time_limit", str(error)) from None
+    preset, attention, mode, lr_schedule, perceptual = (
+        choice.value for choice in (preset, attention, mode, lr_schedule, perceptual))
     losses = loss_weights_for(perceptual, valid=w_valid, hole=w_hole, perceptual=w_perceptual, style=w_style,
                               tv=w_tv, coarse=w_coarse, adversarial=w_adversarial)
     config = TrainConfig(

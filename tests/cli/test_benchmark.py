@@ -49,11 +49,23 @@ def test_benchmark_rejects_a_missing_device():
 @pytest.mark.parametrize(("args", "message"), [
     (["--size", "0"], "--size must be a multiple of 32"), (["--size", "17"], "--size must be a multiple of 32"),
     (["--size", "-64"], "--size must be a multiple of 32"), (["--size", "99999"], "--size must be a multiple of 32"),
-    (["--batch-size", "0"], "--batch-size must be at least 1"), (["--repeats", "0"], "--repeats must be at least 1"),
-    (["--warmup", "-1"], "--warmup must be 0 or more"), (["--threads", "0"], "--threads must be at least 1"),
-    (["--attention", "bogus"], "--attention must be one of tokens, per-token"),
+    (["--batch-size", "0"], "--batch-size must be 1 or more"), (["--repeats", "0"], "--repeats must be 1 or more"),
+    (["--warmup", "-1"], "--warmup must be 0 or more"), (["--threads", "0"], "--threads must be 1 or more"),
+    (["--path-images", "0"], "--path-images must be 1 or more"),
+    (["--attention", "bogus"], "--attention: 'bogus' is not one of 'tokens', 'per-token'"),
+    (["--precision", "fp8"], "--precision: 'fp8' is not one of"), (["--bogus"], "no such option: --bogus"),
 ])
-def test_bad_options_are_one_line_errors_before_any_model_is_built(args, message):
-    result = CliRunner().invoke(app, ["benchmark", *args])
-    assert result.exit_code == 2, result.output
-    assert result.output.strip().splitlines() == [result.output.strip()] and message in result.output
+def test_bad_options_are_one_line_errors_before_any_model_is_built(run_cli, args, message):
+    result = run_cli("benchmark", *args)
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith("ptgfill: error: ") and len(result.stderr.strip().splitlines()) == 1
+    assert message in result.stderr and not result.stdout
+
+
+def test_help_states_the_ranges_the_checks_apply():
+    from ptgfill_cli.benchmark_settings import AT_LEAST, MAX_SIDE
+
+    result = CliRunner().invoke(app, ["benchmark", "--help"], env={"COLUMNS": "250"})
+    lines = {line.split()[1]: line for line in result.output.splitlines() if line.startswith("│ --")}
+    assert f"to {MAX_SIDE})" in lines["--size"] and f"({AT_LEAST['warmup']} or more)" in lines["--warmup"]
+    assert "(1 or more)" in lines["--repeats"] and "<tokens|per-token>" in lines["--attention"]

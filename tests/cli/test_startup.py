@@ -40,7 +40,7 @@ def test_a_library_warning_is_one_ptgfill_line(tmp_path) -> None:
     probe = ("import sys, warnings\nsys.argv = ['ptgfill', 'inpaint', sys.argv[1], '-m', sys.argv[2], '-o', sys.argv[3], '-q']\n"
              "from ptgfill_cli.cli import app\n"
              "original = app.app\n"
-             "def noisy():\n    warnings.warn('a library complains\\nwith a second line', UserWarning)\n    original()\n"
+             "def noisy(**options):\n    warnings.warn('a library complains\\nwith a second line', UserWarning)\n    return original(**options)\n"
              "app.app = noisy\napp.main()\n")
     finished = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "photo.png"), str(tmp_path / "mask.png"),
                                str(tmp_path / "out.png")], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)

@@ -78,8 +78,9 @@ def test_train_says_when_it_resumed_and_when_validation_is_thin(tmp_path):
 
 def test_bad_options_are_one_line_errors_naming_the_flag_before_any_data_is_read(tmp_path):
     missing = str(tmp_path / "no-such-folder")  # never listed: the options fail first
-    for args, flag in [(["--preset", "lyte"], "--preset must be one of"),
-                       (["--attention", "tokenz"], "--attention must be one of"),
+    for args, flag in [(["--preset", "lyte"], "--preset: 'lyte' is not one of 'base', 'lite', 'paper'"),
+                       (["--attention", "tokenz"], "--attention: 'tokenz' is not one of"),
+                       (["--mode", "gan"], "--mode: 'gan' is not one of"),
                        (["--size", "0"], "--size must be"),
                        (["--workers", "-1"], "--workers must be"),
                        (["--w-hole", "inf"], "--w-hole must be a finite weight"),
