@@ -178,7 +178,7 @@ def _print_catalogue(entries: list[dict[str, object]], json_output: bool) -> Non
     from rich.table import Table
 
     table = Table(title="evaluation datasets")
-    for column in ("name", "split", "images", "resolution", "fit", "expected at", "present"):
+    for column in ("name", "split", "images", "resolution (HxW)", "fit", "expected at", "present"):
         table.add_column(column)
     for entry in entries:
         table.add_row(str(entry["name"]), str(entry["split"]), str(entry["count"]), str(entry["resolution"]),

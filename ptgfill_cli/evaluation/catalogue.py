@@ -48,7 +48,7 @@ class CatalogueEntry:
     folder: str  # below the data root
     split: str  # which files, in words
     count: int  # images in the split
-    resolution: str  # of the files as distributed
+    resolution: str  # of the files as distributed, HEIGHTxWIDTH as every size in ptgfill
     fit: str  # how the papers bring them to the evaluation size: "crop" or "resize"
     layout: str  # what the folder holds
     obtain: str  # where to get the files
@@ -96,7 +96,7 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             split="test: the 100 evaluation images of Context Encoders (paris_eval_gt), "
                   "every image in the folder, in name order",
             count=100,
-            resolution="936x537",
+            resolution="537x936",
             fit="resize",
             layout="the 100 images of paris_eval_gt/ (any names)",
             obtain="the images are not public: ask the Context Encoders authors "
@@ -142,7 +142,7 @@ TRAIN_CATALOGUE: dict[str, CatalogueEntry] = {
     "psv": CatalogueEntry(
         name="psv", title=CATALOGUE["psv"].title, folder="paris-streetview-train",
         split="train: the 14,900 images of Context Encoders' paris_train_original, every image in the folder",
-        count=14900, resolution="936x537", fit="resize",
+        count=14900, resolution="537x936", fit="resize",
         layout="the images of paris_train_original/ (any names)", obtain=CATALOGUE["psv"].obtain,
         file_names=None,
     ),

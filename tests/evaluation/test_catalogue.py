@@ -48,6 +48,13 @@ def test_the_catalogue_states_each_split() -> None:
             assert len(sizes[name]) == entry.count
 
 
+def test_resolutions_are_height_by_width_as_every_size_in_ptgfill() -> None:
+    from ptgfill_cli.data.mask_spec import parse_size
+
+    assert parse_size(CATALOGUE["psv"].resolution) == (537, 936)  # Paris StreetView is landscape
+    assert all(parse_size(entry.resolution) for entry in CATALOGUE.values())
+
+
 def test_a_named_set_is_found_by_file_name_in_any_layout(tmp_path: Path) -> None:
     for index in (60001, 60000, 60002):
         write_image(tmp_path / "ffhq" / "images1024x1024" / "60000" / f"{index:05d}.png", value=index % 255)
