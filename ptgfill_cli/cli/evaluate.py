@@ -9,7 +9,10 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ..errors import PTGFillError
-from .options import Device, Quiet, json_flag, table_console, warn_deprecated
+from ..evaluation.settings import FITS
+from .options import Device, Quiet, choices, json_flag, table_console, warn_deprecated
+
+Fit = choices("Fit", FITS)
 
 NO_MODEL = "none"
 
@@ -19,7 +22,7 @@ def command(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Results folder (created; an earlier run there with the same settings is resumed).", show_default=False)] = None,
     data_root: Annotated[Optional[Path], typer.Option("--data-root", help="Where the named datasets are (default: $PTGFILL_DATA_ROOT, else ~/.local/share/ptgfill/datasets).", show_default=False)] = None,
     size: Annotated[int, typer.Option("--size", min=32, help="Evaluation size (square).")] = 256,
-    fit: Annotated[Optional[str], typer.Option("--fit", help="crop (shorter side to SIZE, centre crop) or resize (whole image to SIZE x SIZE). Default: the dataset's (resize for psv, crop otherwise).", show_default=False)] = None,
+    fit: Annotated[Optional[Fit], typer.Option("--fit", help="crop (shorter side to SIZE, centre crop) or resize (whole image to SIZE x SIZE). Default: the dataset's (resize for psv, crop otherwise).", show_default=False)] = None,
     masks: Annotated[str, typer.Option("--masks", help="A mask folder (the NVIDIA test set, a make-masks set, or any masks), a make-masks kind drawn from --mask-seed (irregular, strokes, box, center, object, mix), or LaMa's thin, medium, thick (comma-separated) or lama.")] = "irregular",
     mask_seed: Annotated[int, typer.Option("--mask-seed", min=0, help="Seed of generated masks.")] = 0,
     buckets: Annotated[Optional[str], typer.Option("--buckets", help="Hole-ratio buckets to report, e.g. '10-20,20-30,30-40,40-50' (default: the six of 1-60 %).", show_default=False)] = None,
@@ -50,7 +53,7 @@ def command(
 
     Exit status: 0 when every case was evaluated, 1 when some failed, 2 for usage errors.
     """
-    from ..evaluation.catalogue import FITS, describe_catalogue
+    from ..evaluation.catalogue import describe_catalogue
     from ..data.mask_spec import parse_buckets
 
     if model_short:
@@ -61,8 +64,7 @@ def command(
         return
     if dataset is None or output is None:
         raise PTGFillError("give --dataset and --output (or --list-datasets)")
-    if fit is not None and fit not in FITS:
-        raise PTGFillError(f"--fit must be {' or '.join(FITS)}, not {fit!r}")
+    fit = fit.value if fit else None
     if pairs is not None and (limit is not None or pair_seed is not None):
         raise PTGFillError("--pairs replays a pairing as it is: drop --limit and --pair-seed")
     try:

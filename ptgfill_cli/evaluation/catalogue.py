@@ -28,11 +28,11 @@ import numpy as np
 from ..errors import PTGFillError, SettingError
 from ..data.datasets import center_crop, list_images, resize_shorter_side
 from ..data.image_io import IMAGE_SUFFIXES
+from .settings import FITS
 
 DATA_ROOT_ENV = "PTGFILL_DATA_ROOT"
 HUB_DATASET_PREFIX = "hf://datasets/"
 HUB_DATASET_SYNTAX = "hf://datasets/owner/name[/folder][@revision]"
-FITS: tuple[str, ...] = ("crop", "resize")
 
 
 class DatasetError(PTGFillError):

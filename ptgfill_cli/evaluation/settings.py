@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .metric_info import METRICS
 
+FITS: tuple[str, ...] = ("crop", "resize")  # how an image is brought to the evaluation size
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,8 @@ def test_train_lists_the_choices_of_every_choice_option() -> None:
 
 
 @pytest.mark.parametrize("args", [["inpaint", "--bogus"], ["inpaint"], ["train", "x", "--preset", "bogus"],
-                                  ["weights", "nothing"], ["make-masks", "--kind", "squares"]], ids=" ".join)
+                                  ["weights", "nothing"], ["make-masks", "--kind", "squares"],
+                                  ["evaluate", "-d", "x", "-o", "y", "--fit", "squash"]], ids=" ".join)
 def test_usage_errors_are_one_line_naming_the_command_help(run_cli, args: list[str]) -> None:
     result = run_cli(*args)
     assert result.exit_code == 2
