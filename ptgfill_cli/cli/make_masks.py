@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from ..data.mask_spec import MASK_KINDS, parse_border, parse_buckets, parse_size
+from ..data.mask_spec import MASK_KINDS, MAX_SIDE, MIN_SIDE, parse_border, parse_buckets, parse_size
 from .options import table_console, warn_deprecated
 
 Kind = Enum("Kind", {kind: kind for kind in MASK_KINDS}, type=str)
@@ -21,7 +21,7 @@ def command(
     out_dir: Optional[Path] = typer.Argument(None, hidden=True, show_default=False),  # the old positional form of --output
     kind: Kind = typer.Option("irregular", "--kind", help="Mask generator; 'mix' picks one per mask."),
     count: int = typer.Option(100, "--count", min=1, help="Masks per bucket."),
-    size: str = typer.Option("512", "--size", help="N for NxN, or HEIGHTxWIDTH such as 384x512."),
+    size: str = typer.Option("512", "--size", help=f"N for NxN, or HEIGHTxWIDTH such as 384x512 (sides from {MIN_SIDE} to {MAX_SIDE})."),
     buckets: str = typer.Option(
         PROTOCOL_BUCKETS, "--buckets", help="Hole-ratio ranges LO-HI, in percent or as fractions (0.1-0.2)."
     ),
@@ -33,7 +33,7 @@ def command(
 ) -> None:
     """Write PNG hole masks (white = hole) in hole-ratio buckets, with their measured ratios."""
     from ..data import masks
-    from ..errors import PTGFillError
+    from ..errors import PTGFillError, SettingError
 
     if out_dir is not None:
         if output is not None:
@@ -49,6 +49,8 @@ def command(
             out_dir, kind.value, count, parse_buckets(buckets), (height, width),
             seed, parse_border(border, height, width), overwrite,
         )
+    except SettingError:
+        raise
     except ValueError as error:
         raise PTGFillError(str(error)) from None
     except OSError as error:

@@ -18,6 +18,7 @@ DEFAULT_BUCKETS: tuple[tuple[float, float], ...] = (
 )
 NVIDIA_BORDER_AT_512 = 50
 MIN_SIDE = 8
+MAX_SIDE = 8192  # a mask this size takes a few hundred MB to draw; beyond it is a typo
 
 
 def parse_buckets(text: str) -> tuple[tuple[float, float], ...]:
@@ -69,8 +70,8 @@ def parse_size(text: str) -> tuple[int, int]:
         raise ValueError(f"size {text!r} is not N or HEIGHTxWIDTH, e.g. 512 or 384x512") from None
     if len(sides) == 1:
         sides = sides * 2
-    if len(sides) != 2 or min(sides) < MIN_SIDE:
-        raise ValueError(f"size {text!r} must be N or HEIGHTxWIDTH with sides of at least {MIN_SIDE}")
+    if len(sides) != 2 or min(sides) < MIN_SIDE or max(sides) > MAX_SIDE:
+        raise ValueError(f"size {text!r} must be N or HEIGHTxWIDTH with sides from {MIN_SIDE} to {MAX_SIDE}")
     return sides[0], sides[1]
 
 

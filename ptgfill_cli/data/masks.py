@@ -53,8 +53,8 @@ import cv2
 import numpy as np
 
 from ..atomic import write_bytes_atomically
-from ..errors import PTGFillError
-from .mask_spec import BASE_KINDS, DEFAULT_BUCKETS, MASK_KINDS, MIN_SIDE, check_border, percent_text
+from ..errors import PTGFillError, SettingError
+from .mask_spec import BASE_KINDS, DEFAULT_BUCKETS, MASK_KINDS, MAX_SIDE, MIN_SIDE, check_border, percent_text
 
 HOLE = 255
 MANIFEST_JSON = "manifest.json"
@@ -597,8 +597,8 @@ def _check_set_settings(
         raise ValueError(f"count per bucket must be at least 1, not {count}")
     if seed < 0:
         raise ValueError(f"seed must be a non-negative integer, not {seed}")
-    if min(height, width) < MIN_SIDE:
-        raise ValueError(f"mask sides must be at least {MIN_SIDE} px, not {height}x{width}")
+    if min(height, width) < MIN_SIDE or max(height, width) > MAX_SIDE:
+        raise ValueError(f"mask sides must be from {MIN_SIDE} to {MAX_SIDE} px, not {height}x{width}")
     if not buckets:
         raise ValueError("no buckets given")
     if len({bucket_name(b) for b in buckets}) != len(buckets):
@@ -612,7 +612,7 @@ def _prepare_out_dir(out: Path, overwrite: bool) -> None:
         raise FileExistsError(f"{out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
-            raise FileExistsError(f"{out} is not empty; overwrite it with overwrite=True (--overwrite)")
+            raise SettingError("overwrite", f"is needed to write into {out}: it is not empty")
         _remove_listed_masks(out)
     out.mkdir(parents=True, exist_ok=True)
 

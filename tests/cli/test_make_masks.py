@@ -62,6 +62,8 @@ def test_border_auto_and_fraction_buckets(tmp_path: Path) -> None:
     ["--count", "0"],
     ["--seed", "-1"],
     ["--size", "8", "--buckets", "30-30.5"],
+    ["--size", "100000"],
+    ["--size", "64x9000"],
 ])
 def test_bad_options_exit_2_without_writing(tmp_path: Path, options: list[str]) -> None:
     result = _run(str(tmp_path / "out"), "--count", "1", "--size", "64", *options)
@@ -73,7 +75,7 @@ def test_non_empty_folder_needs_overwrite(tmp_path: Path) -> None:
     (tmp_path / "old.txt").write_text("x")
     refused = _run(str(tmp_path), "--count", "1", "--size", "32")
     assert refused.exit_code == 2
-    assert "not empty" in refused.stderr
+    assert f"--overwrite is needed to write into {tmp_path}: it is not empty" in refused.stderr
     assert _run(str(tmp_path), "--count", "1", "--size", "32", "--overwrite").exit_code == 0
 
 

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from ptgfill_cli.data import mask_spec, masks
+from ptgfill_cli.errors import SettingError
 from tests.conftest import SHARED
 
 NVIDIA_MASKS = SHARED / "data" / "masks" / "pconv-irregular"
@@ -229,8 +230,9 @@ def test_files_are_one_bit_pngs_with_white_holes(tmp_path: Path) -> None:
 
 def test_refuses_a_non_empty_folder_unless_overwriting(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("keep me")
-    with pytest.raises(FileExistsError):
+    with pytest.raises(SettingError, match="it is not empty") as refused:
         masks.write_mask_set(tmp_path, "box", 1, ((0.1, 0.2),), (32, 32))
+    assert refused.value.setting == "overwrite"
     assert sorted(_files(tmp_path)) == ["notes.txt"]
     masks.write_mask_set(tmp_path, "box", 5, ((0.1, 0.2), (0.2, 0.3)), (32, 32), overwrite=True)
     masks.write_mask_set(tmp_path, "box", 2, ((0.1, 0.2),), (32, 32), overwrite=True)
