@@ -9,29 +9,25 @@ import typer
 
 from ..benchmark_settings import check_benchmark_settings, range_text
 from .inpaint import Backend
-from .options import Attention, Device, Precision, PrecisionChoice, json_flag, table_console, warn_deprecated
-
-
-def _ranged(text: str, setting: str) -> str:
-    return f"{text.rstrip('.')} ({range_text(setting)})."
+from .options import Attention, Device, Precision, PrecisionChoice, json_flag, table_console, warn_deprecated, with_range
 
 
 def command(
     model: Optional[List[str]] = typer.Option(None, "--model", help="Preset (paper, base, lite) or NAME|PATH|hf://...; repeatable (default: lite).", show_default=False),
     model_short: Optional[List[str]] = typer.Option(None, "-m", hidden=True),  # deprecated: -m is --mask in inpaint
-    size: List[int] = typer.Option([256, 512], "--size", help=_ranged("Square input size; repeatable.", "size")),
-    batch_size: List[int] = typer.Option([1], "--batch-size", "-b", help=_ranged("Batch size; repeatable.", "batch_size")),
+    size: List[int] = typer.Option([256, 512], "--size", help=with_range("Square input size; repeatable.", range_text("size"))),
+    batch_size: List[int] = typer.Option([1], "--batch-size", "-b", help=with_range("Batch size; repeatable.", range_text("batch_size"))),
     device: Device = "auto",
     precision: PrecisionChoice = Precision.fp32,
     attention: Optional[Attention] = typer.Option(None, help="For presets: the bridger's attention (default: per-token for paper, as the authors' checkpoints; else tokens)."),
-    warmup: int = typer.Option(2, help=_ranged("Untimed runs first.", "warmup")),
-    repeats: int = typer.Option(5, help=_ranged("Timed runs; the median is reported.", "repeats")),
+    warmup: int = typer.Option(2, help=with_range("Untimed runs first.", range_text("warmup"))),
+    repeats: int = typer.Option(5, help=with_range("Timed runs; the median is reported.", range_text("repeats"))),
     compare: bool = typer.Option(True, help="Also time the straightforward published computation and OpenCV Telea."),
     compile_model: bool = typer.Option(False, "--compile", help="torch.compile the generator (compile time reported), timed beside the eager one."),
     backend: List[Backend] = typer.Option([Backend.torch], "--backend", help="torch, and onnxruntime to also time the generator exported to ONNX (fp32, CPU) in the same run; repeatable."),
     channels_last: Optional[bool] = typer.Option(None, "--channels-last/--no-channels-last", show_default=False, help="Channels-last memory format (default: on for CPU, as inpaint)."),
     inpaint_path: bool = typer.Option(True, help="Also time the whole inpaint path (decode to encode), overlapped and serial."),
-    path_images: int = typer.Option(4, help=_ranged("Images per timed run of the inpaint path.", "path_images")),
+    path_images: int = typer.Option(4, help=with_range("Images per timed run of the inpaint path.", range_text("path_images"))),
     threads: Optional[int] = typer.Option(None, help=f"CPU threads of torch and onnxruntime, {range_text('threads')} (default: their choice, one per core)."),
     peak_gflops: Optional[float] = typer.Option(None, min=0.001, help="The device's peak GFLOP/s at this precision (its spec sheet): adds the fraction of peak reached."),
     json_output: Annotated[bool, json_flag("Print the results as JSON.")] = False,

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from ..data.mask_spec import MASK_KINDS, MAX_SIDE, MIN_SIDE, parse_border, parse_buckets, parse_size
-from .options import table_console, warn_deprecated
+from .options import choices, table_console, warn_deprecated
 
-Kind = Enum("Kind", {kind: kind for kind in MASK_KINDS}, type=str)
+Kind = choices("Kind", MASK_KINDS)
 PROTOCOL_BUCKETS = "1-10,10-20,20-30,30-40,40-50,50-60"
 
 

@@ -21,6 +21,11 @@ def choices(name: str, values: Iterable[str]) -> Any:
     return Enum(name, {value: value for value in values}, type=str)  # type: ignore[misc]
 
 
+def with_range(text: str, allowed: str) -> str:
+    """Help text that ends with the values a number may take, as the library's check states them."""
+    return f"{text.rstrip('.')} ({allowed})."
+
+
 Precision = choices("Precision", PRECISIONS)
 Attention = choices("Attention", ATTENTION_MODES)
 
