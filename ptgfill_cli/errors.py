@@ -30,3 +30,10 @@ class SettingError(PTGFillError, ValueError):
     def __init__(self, setting: str, problem: str) -> None:
         self.setting, self.problem = setting, problem
         super().__init__(f"{setting} {problem}")
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message (libraries such as torch append pages of
+    advice), or its type's name when it has none: what goes into a one-line error."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..atomic import write_bytes_atomically
-from ..errors import InputError, PTGFillError
+from ..errors import InputError, PTGFillError, first_line
 
 # Files read as images (and masks) everywhere: inpaint's inputs, datasets, mask folders.
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
@@ -456,5 +456,4 @@ def _reason(error: BaseException) -> str:
         return "permission denied"
     if isinstance(error, OSError) and error.strerror:
         return error.strerror.lower()
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+    return first_line(error)

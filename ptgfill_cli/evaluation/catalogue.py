@@ -25,7 +25,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from ..errors import PTGFillError, SettingError
+from ..errors import PTGFillError, SettingError, first_line
 from ..data.datasets import center_crop, list_images, resize_shorter_side
 from ..data.image_io import IMAGE_SUFFIXES
 from .settings import FITS
@@ -349,7 +349,7 @@ def hub_dataset(spec: str) -> EvalDataset:
             "(or HF_HUB_OFFLINE is set)"
         ) from error
     except (HfHubHTTPError, OSError) as error:
-        raise DatasetError(f"{ref.uri}: download failed: {str(error).splitlines()[0]}") from error
+        raise DatasetError(f"{ref.uri}: download failed: {first_line(error)}") from error
     snapshot_path = Path(snapshot)
     root = snapshot_path / ref.folder if ref.folder else snapshot_path
     images = list_images(root) if root.is_dir() else []

@@ -29,7 +29,7 @@ from typing import Protocol, Sequence
 import torch
 
 from ..data.masks import hole_ratio
-from ..errors import EvaluationError, SettingError
+from ..errors import EvaluationError, SettingError, first_line
 from . import report
 from .baselines import InpaintingMethod
 from .cases import Case, CaseLoader, case_tensors
@@ -182,7 +182,7 @@ def _run_method(
     try:
         composite = composite_of(method, truth, known)
     except (RuntimeError, ValueError) as error:
-        message = f"{method.name} failed: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
+        message = f"{method.name} failed: {first_line(error)}"
         failures.extend(Failure(method.name, c.pair.case, c.pair.image, message) for c in cases)
         return 0
     scores = score_batch(composite, truth, known, settings.metrics, networks.lpips)

@@ -24,7 +24,7 @@ from huggingface_hub.utils import (
 )
 
 from ..version import __version__
-from ..errors import ModelNotFoundError, WeightsError
+from ..errors import ModelNotFoundError, WeightsError, first_line
 from .cache import hub_cache_dir, remove_cached_file
 from .spec import HubFileRef, ModelSpecError
 
@@ -96,7 +96,7 @@ def fetch_hub_file(ref: HubFileRef, sha256: str | None = None) -> HubDownload:
         if offline:
             reason = "HF_HUB_OFFLINE is set"
         else:
-            cause = f" ({_first_line(error.__cause__)})" if error.__cause__ is not None else ""
+            cause = f" ({first_line(error.__cause__)})" if error.__cause__ is not None else ""
             reason = f"the Hub at {endpoint} could not be reached{cause}"
         raise ModelNotFoundError(
             f"{ref.uri} is not in the cache {cache_dir} and {reason}; "
@@ -120,11 +120,11 @@ def fetch_hub_file(ref: HubFileRef, sha256: str | None = None) -> HubDownload:
         raise ModelSpecError(f"invalid Hub id {ref.uri}: {error}") from error
     except HfHubHTTPError as error:
         raise ModelNotFoundError(
-            f"the Hub at {endpoint} refused {ref.uri}: {_first_line(error)}"
+            f"the Hub at {endpoint} refused {ref.uri}: {first_line(error)}"
         ) from error
     except _TRANSPORT_ERRORS as error:
         raise ModelNotFoundError(
-            f"could not download {ref.uri} from {endpoint}: {_first_line(error)}"
+            f"could not download {ref.uri} from {endpoint}: {first_line(error)}"
         ) from error
 
     path = Path(local)
@@ -166,9 +166,6 @@ def _snapshot_commit(snapshot_path: Path, ref: HubFileRef) -> str:
     return snapshot_path.parents[depth].name
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 # ---------------------------------------------------------------- file hashes

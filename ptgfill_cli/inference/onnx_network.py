@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import PTGFillError, WeightsError
+from ..errors import PTGFillError, WeightsError, first_line
 from ..export.onnx_metadata import INPUT_NAMES, OnnxModelInfo
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -67,7 +67,7 @@ class OnnxNetwork:
         try:
             self.session = onnxruntime.InferenceSession(os.fspath(path), options, providers=providers)
         except Exception as error:  # onnxruntime raises its own unrelated exception types
-            raise WeightsError(f"{path}: onnxruntime cannot load it ({str(error).splitlines()[0]})") from None
+            raise WeightsError(f"{path}: onnxruntime cannot load it ({first_line(error)})") from None
         self.info = OnnxModelInfo.from_metadata(self.session.get_modelmeta().custom_metadata_map, str(path))
         names = tuple(node.name for node in self.session.get_inputs())
         if names != INPUT_NAMES:
@@ -89,7 +89,7 @@ class OnnxNetwork:
             refined, coarse = self.session.run(None, feed)
         except Exception as error:  # onnxruntime's own exception types
             if "alloc" in str(error).lower():
-                raise MemoryError(str(error).splitlines()[0]) from None
+                raise MemoryError(first_line(error)) from None
             raise
         return refined[..., :height, :width], coarse[..., :height, :width]
 

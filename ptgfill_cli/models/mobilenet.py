@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import WeightsError
+from ..errors import WeightsError, first_line
 
 WEIGHTS_FILE = Path(__file__).with_name("mobilenet_v2_features.safetensors")
 LICENSE_FILE = Path(__file__).with_name("MOBILENET_V2_LICENSE.txt")
@@ -97,5 +97,5 @@ def load_mobilenet_features(path: str | Path = WEIGHTS_FILE) -> MobileNetV2Featu
     try:
         model.load_state_dict(state)
     except RuntimeError as error:
-        raise WeightsError(f"{path}: not MobileNetV2 feature weights ({str(error).splitlines()[0]})") from None
+        raise WeightsError(f"{path}: not MobileNetV2 feature weights ({first_line(error)})") from None
     return model.eval().requires_grad_(False)

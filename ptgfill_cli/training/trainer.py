@@ -13,6 +13,7 @@ import dataclasses
 import json
 import logging
 import math
+import pickle
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from torch.utils.data import DataLoader
 
 from ..atomic import replace_atomically
 from ..config import PTGFillConfig
-from ..errors import PTGFillError, SettingError
+from ..errors import PTGFillError, SettingError, first_line
 from ..losses import (
     discriminator_hinge,
     generator_adversarial,
@@ -60,12 +61,25 @@ def learning_rate_scale(config: TrainConfig, step: int) -> float:
     return warmup * (COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
+CHECKPOINT_KEYS = ("model_config", "generator", "discriminator", "ema", "opt_g", "opt_d", "scaler",
+                   "rng_torch", "rng_cuda", "step", "images_seen", "skipped_images", "best_psnr")
+
+
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """A training checkpoint's contents, loaded without unpickling code (``weights_only``)."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises several types for a bad file
-        raise PTGFillError(f"{path}: cannot read checkpoint ({error})") from error
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises several types for a bad file, some with pages of advice
+        # torch's advice to retry with weights_only=False is what this project never does.
+        reason = ("not a checkpoint that loads without running code" if isinstance(error, pickle.UnpicklingError)
+                  else first_line(error))
+        raise PTGFillError(f"{path}: cannot read checkpoint ({reason})") from None
+    missing = [key for key in CHECKPOINT_KEYS if not isinstance(state, dict) or key not in state]
+    if missing:
+        raise PTGFillError(f"{path}: not a ptgfill training checkpoint (no {', '.join(missing[:3])}"
+                           f"{', ...' if len(missing) > 3 else ''}); --resume takes a checkpoints/step_*.pt "
+                           "of a ptgfill train run (start from exported weights with --init)")
+    return state
 
 
 @dataclass
@@ -184,19 +198,29 @@ class Trainer:
 
     def load_checkpoint(self, path: Path) -> None:
         state = read_checkpoint(path)
-        saved_model = json.loads(state["model_config"])
+        try:
+            saved_model = json.loads(state["model_config"])
+        except (TypeError, ValueError):
+            raise PTGFillError(f"{path}: checkpoint's model_config is not JSON") from None
         if saved_model != self.config.model_config().to_dict():
             raise PTGFillError(f"{path}: checkpoint was trained with another model config: {saved_model}")
-        self.generator.load_state_dict(state["generator"])
-        self.discriminator.load_state_dict(state["discriminator"])
-        self.ema.load_state_dict(state["ema"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
-        self.scaler.load_state_dict(state["scaler"])
-        torch.set_rng_state(state["rng_torch"])
-        if state["rng_cuda"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["rng_cuda"])
-        self.step = int(state["step"])
+        saved_step = int(state["step"])
+        if saved_step > self.config.steps:
+            raise SettingError("steps", f"is {self.config.steps}, but {path} is already at step {saved_step}: "
+                                        f"ask for more steps to continue it")
+        try:
+            self.generator.load_state_dict(state["generator"])
+            self.discriminator.load_state_dict(state["discriminator"])
+            self.ema.load_state_dict(state["ema"])
+            self.opt_g.load_state_dict(state["opt_g"])
+            self.opt_d.load_state_dict(state["opt_d"])
+            self.scaler.load_state_dict(state["scaler"])
+            torch.set_rng_state(state["rng_torch"])
+            if state["rng_cuda"] and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(state["rng_cuda"])
+        except (RuntimeError, ValueError, KeyError, TypeError) as error:
+            raise PTGFillError(f"{path}: checkpoint does not fit this run ({first_line(error)})") from None
+        self.step = saved_step
         self.images_seen = int(state["images_seen"])
         self.skipped_images = int(state["skipped_images"])
         self.best_psnr = float(state["best_psnr"])

@@ -283,3 +283,25 @@ def test_sample_grid_shows_holes_in_magenta_and_the_mask_white_for_holes(tmp_pat
     assert tuple(masked_input[hole_y, hole_x]) == (255, 0, 255)
     assert tuple(mask_column[hole_y, hole_x]) == (255, 255, 255)
     assert tuple(mask_column[known_y, known_x]) == (0, 0, 0)
+
+
+def test_resume_refuses_foreign_random_and_too_long_checkpoints(tmp_path):
+    first = Trainer(_config(tmp_path / "run", steps=2), _samples())
+    first.fit()
+    checkpoint = first.latest_checkpoint()
+    foreign = tmp_path / "authors.pt"
+    torch.save({"generator": first.generator.state_dict()}, foreign)  # a bare state dict, as others ship
+    random_bytes = tmp_path / "random.pt"
+    random_bytes.write_bytes(np.random.default_rng(0).bytes(4096))
+
+    shorter = Trainer(_config(tmp_path / "run", steps=1), _samples())
+    with pytest.raises(PTGFillError, match=r"is 1, but .*step_00000002.pt is already at step 2") as error:
+        shorter.resume("auto")
+    assert error.value.setting == "steps"
+    for path, reason in ((foreign, "not a ptgfill training checkpoint"),
+                         (random_bytes, "loads without running code")):
+        trainer = Trainer(_config(tmp_path / "other", steps=4), _samples())
+        with pytest.raises(PTGFillError, match=reason) as error:
+            trainer.resume(str(path))
+        assert "\n" not in str(error.value) and str(path) in str(error.value)
+    assert checkpoint.is_file()
