@@ -327,17 +327,18 @@ def hub_dataset(spec: str) -> EvalDataset:
     )
 
     from ..hub.cache import hub_cache_dir
-    from ..hub.download import hub_endpoint, hub_offline
+    from ..hub.download import hub_endpoint, hub_offline, hub_unreachable
 
     ref = parse_hub_dataset(spec)
     prefix = f"{ref.folder}/" if ref.folder else ""
     suffixes = IMAGE_SUFFIXES + tuple(suffix.upper() for suffix in IMAGE_SUFFIXES)
     patterns = [f"{prefix}*{suffix}" for suffix in suffixes]
     endpoint = hub_endpoint()
+    local_only = hub_offline() or hub_unreachable(endpoint) is not None
     try:
         snapshot = snapshot_download(
             ref.repo_id, repo_type="dataset", revision=ref.revision, cache_dir=str(hub_cache_dir()),
-            endpoint=endpoint, local_files_only=hub_offline(), allow_patterns=patterns,
+            endpoint=endpoint, local_files_only=local_only, allow_patterns=patterns,
         )
     except RevisionNotFoundError as error:
         raise DatasetError(f"{ref.uri}: no revision {ref.revision!r} in {ref.repo_id} at {endpoint}") from error

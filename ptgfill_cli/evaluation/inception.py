@@ -22,6 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import WeightsError
+from ..weights.torch_files import read_torch_file
 from ..hub.cache import torch_hub_checkpoint
 
 WEIGHTS_FILENAME = "pt_inception-2015-12-05-6726825d.pth"
@@ -198,20 +199,15 @@ def load_fid_inception(path: str | Path, device: str | torch.device = "cpu") -> 
     """The FID network with the weights of ``path`` (the published file, or one with its
     keys and shapes). Raises WeightsError when the file does not fit."""
     path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"{path}: no such weights file")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, ValueError, EOFError) as error:
-        raise WeightsError(f"{path}: cannot read weights ({error})") from error
+    state = read_torch_file(path)
     if not isinstance(state, dict):
         raise WeightsError(f"{path}: not a state dict")
     model = FIDInceptionV3()
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
-        first_line = str(error).strip().splitlines()
-        detail = " ".join(line.strip() for line in first_line[:2])
+        lines = str(error).strip().splitlines()
+        detail = " ".join(line.strip() for line in lines[:2])
         raise WeightsError(f"{path}: not the FID Inception weights ({detail[:300]})") from error
     return model.to(torch.device(device))
 

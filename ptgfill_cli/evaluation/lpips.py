@@ -30,7 +30,8 @@ from typing import Mapping, Sequence
 import torch
 import torch.nn as nn
 
-from ..errors import WeightsError
+from ..errors import WeightsError, first_line
+from ..weights.torch_files import read_torch_file
 from ..hub.cache import torch_hub_checkpoint
 
 BACKBONE_FILENAME = "alexnet-owt-7be5be79.pth"
@@ -205,16 +206,14 @@ def cached_backbone_file() -> Path | None:
 
 
 def _read_state_dict(path: Path) -> Mapping[str, torch.Tensor]:
-    if not path.is_file():
-        raise WeightsError(f"{path}: no such weights file")
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
+    if path.suffix == ".safetensors" and path.is_file():
+        from safetensors.torch import load_file
 
+        try:
             return load_file(str(path))
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, ValueError, EOFError) as error:
-        raise WeightsError(f"{path}: cannot read weights ({error})") from error
+        except Exception as error:  # safetensors raises its own error types for a bad header
+            raise WeightsError(f"{path}: cannot read weights ({first_line(error)})") from None
+    state = read_torch_file(path)
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):

@@ -10,8 +10,10 @@ import hashlib
 import importlib
 import os
 import re
+import socket
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from huggingface_hub import constants, hf_hub_download
 from huggingface_hub.utils import (
@@ -70,6 +72,28 @@ def hub_offline() -> bool:
     return any(value is not None and value.upper() in _TRUE_VALUES for value in values)
 
 
+_PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+REACH_TIMEOUT_S = 3.0
+
+
+def hub_unreachable(endpoint: str) -> str | None:
+    """Why the Hub at ``endpoint`` cannot be reached (one TCP connection, at most
+    ``REACH_TIMEOUT_S``), or None. huggingface_hub retries an unreachable host six times over
+    about 27 s; this lets a command fall back on the cache at once. Behind a proxy the host is
+    not probed (the proxy may reach what this machine cannot)."""
+    if any(os.environ.get(name) for name in _PROXY_VARIABLES):
+        return None
+    split = urlsplit(endpoint)
+    if not split.hostname:
+        return None  # let huggingface_hub report the malformed endpoint
+    port = split.port or (443 if split.scheme == "https" else 80)
+    try:
+        socket.create_connection((split.hostname, port), timeout=REACH_TIMEOUT_S).close()
+    except OSError as error:
+        return first_line(error)
+    return None
+
+
 def fetch_hub_file(ref: HubFileRef, sha256: str | None = None) -> HubDownload:
     """Download ``ref`` into the cache (or reuse the cached copy) and verify it.
 
@@ -80,6 +104,7 @@ def fetch_hub_file(ref: HubFileRef, sha256: str | None = None) -> HubDownload:
     cache_dir = hub_cache_dir()
     endpoint = hub_endpoint()
     offline = hub_offline()
+    unreachable = None if offline else hub_unreachable(endpoint)
     revision = ref.revision or constants.DEFAULT_REVISION
     try:
         local = hf_hub_download(
@@ -88,13 +113,16 @@ def fetch_hub_file(ref: HubFileRef, sha256: str | None = None) -> HubDownload:
             revision=revision,
             cache_dir=str(cache_dir),
             endpoint=endpoint,
-            local_files_only=offline,
+            local_files_only=offline or unreachable is not None,
             library_name="ptgfill",
             library_version=__version__,
         )
     except LocalEntryNotFoundError as error:
         if offline:
             reason = "HF_HUB_OFFLINE is set"
+        elif unreachable is not None:
+            reason = (f"the Hub at {endpoint} cannot be reached ({unreachable}; HF_HUB_OFFLINE=1 skips "
+                      "the Hub, --model PATH takes a local file)")
         else:
             cause = f" ({first_line(error.__cause__)})" if error.__cause__ is not None else ""
             reason = f"the Hub at {endpoint} could not be reached{cause}"

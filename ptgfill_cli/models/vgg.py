@@ -8,18 +8,22 @@ the authors train.
 
 from __future__ import annotations
 
+import pickle
+import re
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from ..errors import WeightsError
+from ..errors import WeightsError, first_line
+from ..weights.torch_files import read_torch_file
 
 VGG16_URL = "https://download.pytorch.org/models/vgg16-397923af.pth"
 # torch.hub's check_hash compares the file's sha256 with this prefix of its name.
 VGG16_SHA256_PREFIX = "397923af"
 _CONFIG = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M")
 SLICES = ((0, 5), (5, 10), (10, 17))
+_FEATURE_KEY = re.compile(r"features\.\d+\.(weight|bias)")
 
 
 class VGG16Features(nn.Module):
@@ -56,10 +60,7 @@ def load_vgg16_features(weights: str | Path | None = None, download: bool = True
 
     model = VGG16Features()
     if weights is not None:
-        path = Path(weights)
-        if not path.is_file():
-            raise WeightsError(f"{path}: VGG16 weights file not found")
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = read_torch_file(weights, "VGG16 weights")
     else:
         cached = torch_hub_checkpoint(Path(VGG16_URL).name)
         if not cached.is_file() and (not download or hub_offline()):
@@ -68,13 +69,20 @@ def load_vgg16_features(weights: str | Path | None = None, download: bool = True
             state = torch.hub.load_state_dict_from_url(
                 VGG16_URL, map_location="cpu", check_hash=True, weights_only=True, progress=False
             )
-        except (OSError, RuntimeError) as error:
+        except (OSError, RuntimeError, pickle.UnpicklingError) as error:
             raise WeightsError(
-                f"cannot get VGG16 ImageNet weights from {VGG16_URL} ({error}); "
+                f"cannot get VGG16 ImageNet weights from {VGG16_URL} ({first_line(error)}); "
                 f"put vgg16-397923af.pth at {cached}, pass --vgg-weights FILE, or train with --perceptual none"
             ) from error
-    features = {k: v for k, v in state.items() if k.startswith("features.") and int(k.split(".")[1]) < 17}
-    missing, unexpected = model.load_state_dict(features, strict=False)
+    source = weights if weights is not None else VGG16_URL
+    if not isinstance(state, dict):
+        raise WeightsError(f"{source}: not a VGG16 state dict (found {type(state).__name__})")
+    features = {key: value for key, value in state.items()
+                if isinstance(key, str) and _FEATURE_KEY.fullmatch(key) and int(key.split(".")[1]) < 17}
+    try:
+        missing, _ = model.load_state_dict(features, strict=False)
+    except RuntimeError as error:
+        raise WeightsError(f"{source}: not VGG16 ImageNet weights ({first_line(error)})") from None
     if missing:
-        raise WeightsError(f"VGG16 weights lack {', '.join(missing[:4])}")
+        raise WeightsError(f"{source}: VGG16 weights lack {', '.join(missing[:4])}")
     return model.eval().requires_grad_(False)

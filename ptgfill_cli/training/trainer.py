@@ -13,7 +13,6 @@ import dataclasses
 import json
 import logging
 import math
-import pickle
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from torch.utils.data import DataLoader
 
 from ..atomic import replace_atomically
 from ..config import PTGFillConfig
-from ..errors import PTGFillError, SettingError, first_line
+from ..errors import PTGFillError, SettingError, WeightsError, first_line
 from ..losses import (
     discriminator_hinge,
     generator_adversarial,
@@ -34,6 +33,7 @@ from ..losses import (
 )
 from ..data.masks import composite
 from ..metrics import psnr, ssim
+from ..weights.torch_files import read_torch_file
 from ..models.factory import build_discriminator, build_generator
 from ..runtime.device import resolve_device
 from ..runtime.precision import AUTOCAST_DTYPES
@@ -67,16 +67,10 @@ CHECKPOINT_KEYS = ("model_config", "generator", "discriminator", "ema", "opt_g",
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """A training checkpoint's contents, loaded without unpickling code (``weights_only``)."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises several types for a bad file, some with pages of advice
-        # torch's advice to retry with weights_only=False is what this project never does.
-        reason = ("not a checkpoint that loads without running code" if isinstance(error, pickle.UnpicklingError)
-                  else first_line(error))
-        raise PTGFillError(f"{path}: cannot read checkpoint ({reason})") from None
+    state = read_torch_file(path, "checkpoint")
     missing = [key for key in CHECKPOINT_KEYS if not isinstance(state, dict) or key not in state]
     if missing:
-        raise PTGFillError(f"{path}: not a ptgfill training checkpoint (no {', '.join(missing[:3])}"
+        raise WeightsError(f"{path}: not a ptgfill training checkpoint (no {', '.join(missing[:3])}"
                            f"{', ...' if len(missing) > 3 else ''}); --resume takes a checkpoints/step_*.pt "
                            "of a ptgfill train run (start from exported weights with --init)")
     return state

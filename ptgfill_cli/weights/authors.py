@@ -8,8 +8,6 @@ bridger per token (see ``PTGFillConfig``), so they load with ``attention="per-to
 
 from __future__ import annotations
 
-import pickle
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -22,11 +20,11 @@ from ..errors import InputError, WeightsError
 from .store import generator_from_state_dict
 from ..hub.download import sha256_of_file
 from .store import save_model
+from .torch_files import read_torch_file
 
 AUTHORS_SUFFIXES = (".pth", ".pt")
 AUTHORS_CONFIG: PTGFillConfig = preset("paper", attention="per-token")
 _DDP_PREFIX = "module."
-_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclass(frozen=True)
@@ -47,15 +45,7 @@ def read_authors_checkpoint(path: str | Path) -> AuthorsCheckpoint:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"no such checkpoint file: {path}")
-    try:
-        document = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        raise WeightsError(
-            f"refusing to load {path}: it is not a plain checkpoint of tensors, and only "
-            f"those are read (torch.load with weights_only=True: {_unpickling_reason(error)})"
-        ) from error
-    except (RuntimeError, EOFError, OSError, ValueError) as error:
-        raise WeightsError(f"cannot read checkpoint {path}: {error}") from error
+    document = read_torch_file(path, "checkpoint")
     if not isinstance(document, Mapping) or "generator" not in document:
         if isinstance(document, Mapping):
             found = "keys " + ", ".join(map(str, list(document)[:5]))
@@ -103,16 +93,6 @@ def convert_authors_checkpoint(
         "converted_with": f"ptgfill {__version__}",
     }
     return save_model(generator, out_path, {**provenance, **(card or {})})
-
-
-def _unpickling_reason(error: pickle.UnpicklingError) -> str:
-    # torch wraps the reason in advice on how to load the file unsafely; keep the reason.
-    text = _ANSI_ESCAPE.sub("", str(error))
-    match = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\. Please|\n\n|$)", text, re.DOTALL)
-    if match:
-        return " ".join(match.group(1).split())
-    lines = text.strip().splitlines()
-    return lines[0] if lines else type(error).__name__
 
 
 def _without_ddp_prefix(state: dict[str, Any]) -> dict[str, Any]:

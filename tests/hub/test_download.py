@@ -165,3 +165,18 @@ def test_what_the_hub_lacks_is_named(fake_hub, tmp_path, lite_generator, uri, me
     fake_hub.publish(REPO, model_files(lite_generator, tmp_path))
     with pytest.raises(ModelNotFoundError, match=message):
         load_model(uri)
+
+
+def test_an_unreachable_hub_falls_back_on_the_cache_at_once(fake_hub, tmp_path, lite_generator, monkeypatch):
+    import time
+
+    fake_hub.publish(REPO, model_files(lite_generator, tmp_path))
+    first = load_model(f"hf://{REPO}")
+    fake_hub.stop()  # the endpoint now refuses connections; HF_HUB_OFFLINE is not set
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+
+    started = time.monotonic()
+    assert load_model(f"hf://{REPO}").source == first.source
+    with pytest.raises(ModelNotFoundError, match=r"cannot be reached \(.*HF_HUB_OFFLINE=1 skips the Hub"):
+        load_model(f"hf://{REPO}@v9")
+    assert time.monotonic() - started < 10  # huggingface_hub alone retries for about 27 s
