@@ -145,15 +145,17 @@ def _run_pending(
 def _plan_pairs(
     settings: EvaluationSettings, dataset: EvalDataset, protocol: MaskProtocol, replayed: list[Pair] | None
 ) -> list[Pair]:
-    if replayed is not None:
-        pairs = replayed
-        missing = [p.image for p in pairs if not (Path(p.image) if Path(p.image).is_absolute()
-                                                  else dataset.root / p.image).is_file()]
-        if missing:
-            raise EvaluationError(f"{settings.pairs_file}: {len(set(missing))} images are not under "
-                                  f"{dataset.root}, e.g. {missing[0]}; give the --dataset the pairs were made with")
-        return pairs
     names = [dataset.relative_name(path) for path in dataset.images]
+    if replayed is not None:
+        # A pair names its image twice, by index and by name: both must be this dataset's, so a
+        # replay can neither read files outside it nor pair masks with other images than before.
+        foreign = [pair.image for pair in replayed
+                   if not 0 <= pair.image_index < len(names) or names[pair.image_index] != pair.image]
+        if foreign:
+            raise EvaluationError(f"{settings.pairs_file}: {len(set(foreign))} images are not those of "
+                                  f"{dataset.name} at their index, e.g. {foreign[0]}; give the --dataset the "
+                                  "pairs were made with")
+        return replayed
     return pair_images(names, protocol, settings.pair_stride, settings.pair_offset, settings.pair_seed)
 
 

@@ -44,7 +44,7 @@ import cv2
 import numpy as np
 
 from ..atomic import write_text_atomically
-from ..errors import PTGFillError
+from ..errors import PTGFillError, first_line
 from ..data.image_io import IMAGE_SUFFIXES
 from ..data.mask_spec import DEFAULT_BUCKETS, MASK_KINDS
 from ..data.masks import (
@@ -444,6 +444,10 @@ def read_pairs(path: str | os.PathLike[str], protocol: MaskProtocol) -> list[Pai
             rows = list(reader)
     except OSError as error:
         raise MaskSetError(f"{path}: cannot read the pairs file ({error.strerror})") from error
+    except UnicodeDecodeError:
+        raise MaskSetError(f"{path}: not a pairs file (not UTF-8 text); give an earlier run's pairs.csv") from None
+    except csv.Error as error:
+        raise MaskSetError(f"{path}: not a pairs file ({first_line(error)}); give an earlier run's pairs.csv") from None
     pairs = []
     for line, row in enumerate(rows, start=2):
         try:
@@ -451,6 +455,8 @@ def read_pairs(path: str | os.PathLike[str], protocol: MaskProtocol) -> list[Pai
                         int(row["mask_index"]), row["mask"])
         except (ValueError, TypeError) as error:
             raise MaskSetError(f"{path}:{line}: malformed row ({error})") from error
+        if pair.image_index < 0 or pair.mask_index < 0:
+            raise MaskSetError(f"{path}:{line}: malformed row (a negative index)")
         bucket = buckets.get(pair.bucket)
         if bucket is None:
             raise MaskSetError(f"{path}:{line}: bucket {pair.bucket!r} is not one of these masks' "

@@ -243,3 +243,29 @@ def test_a_pairs_file_replays_a_run_exactly(tmp_path: Path) -> None:
     assert read_csv(tmp_path / "replay" / "per_image.csv") == read_csv(tmp_path / "first" / "per_image.csv")
     with pytest.raises(PTGFillError, match="mask-seed|--masks"):
         evaluate(replace(replay, masks="box", output=tmp_path / "wrong"), baselines())
+
+
+def test_garbage_and_tampered_pairs_files_are_refused_before_any_work(tmp_path: Path) -> None:
+    write_mask_set(tmp_path / "masks", "box", 3, TWO_BUCKETS, size=(64, 64), seed=2)
+    first = settings_for(tmp_path, masks=str(tmp_path / "masks"), output=tmp_path / "first")
+    evaluate(first, baselines())
+    lines = (tmp_path / "first" / "pairs.csv").read_text().splitlines()
+    header, row = lines[0], lines[1].split(",")
+    outside, negative, swapped = list(row), list(row), list(row)
+    outside[3] = "/etc/hostname"
+    negative[2] = "-1"
+    swapped[2] = str(int(row[2]) + 1)  # the index of another image than the one named
+    tampered = {
+        "binary": (np.random.default_rng(0).bytes(3000), "not UTF-8 text"),
+        "no header": (b"a,b,c\n1,2,3\n", "not a pairs file"),
+        "outside": (f"{header}\n{','.join(outside)}\n".encode(), "not those of"),
+        "negative": (f"{header}\n{','.join(negative)}\n".encode(), "negative index"),
+        "swapped": (f"{header}\n{','.join(swapped)}\n".encode(), "not those of"),
+        "empty": (f"{header}\n".encode(), "no pairs"),
+    }
+    for name, (content, message) in tampered.items():
+        path = tmp_path / f"{name}.csv"
+        path.write_bytes(content)
+        with pytest.raises(PTGFillError, match=message) as error:
+            evaluate(replace(first, output=tmp_path / name, pairs_file=path, limit=None), baselines())
+        assert "\n" not in str(error.value) and not (tmp_path / name).exists(), name
