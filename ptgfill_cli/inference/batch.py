@@ -186,14 +186,27 @@ def run_file_jobs(
     ) as writer:
         upcoming = reader.submit(_prepare_chunk, inpainter, chunks[0], masks) if chunks else None
         saving: deque[Future[list[FileResult]]] = deque()
-        for number, chunk in enumerate(chunks):
-            results, prepared = upcoming.result()
-            if number + 1 < len(chunks):
-                upcoming = reader.submit(_prepare_chunk, inpainter, chunks[number + 1], masks)
-            filled = _run(inpainter, prepared, results, chunk)
-            saving.append(writer.submit(_save_chunk, results, prepared, filled, quality, overwrite))
-            while len(saving) > 1 or (saving and saving[0].done()):
-                yield from saving.popleft().result()
+        try:
+            for number, chunk in enumerate(chunks):
+                results, prepared = upcoming.result()
+                if number + 1 < len(chunks):
+                    upcoming = reader.submit(_prepare_chunk, inpainter, chunks[number + 1], masks)
+                filled = _run(inpainter, prepared, results, chunk)
+                saving.append(writer.submit(_save_chunk, results, prepared, filled, quality, overwrite))
+                while len(saving) > 1 or (saving and saving[0].done()):
+                    yield from saving.popleft().result()
+        except BaseException as stop:
+            if isinstance(stop, GeneratorExit):  # closed by the consumer: nothing can be yielded
+                raise
+            # Stopped here (a signal, an unexpected error): what the writer has begun it finishes,
+            # so report those files before going, or they would be written but never reported.
+            if upcoming is not None:
+                upcoming.cancel()
+            begun = [future for future in saving if not future.cancel()]
+            saving.clear()
+            for future in begun:
+                yield from future.result()
+            raise stop
         while saving:
             yield from saving.popleft().result()
 

@@ -188,3 +188,45 @@ def test_recursive_mirrors_a_nested_tree_with_masks_found_in_the_mirrored_folder
         assert np.array_equal(before[~hole], after[~hole]) and not np.array_equal(before[hole], after[hole])
     flat = invoke(photos, "-m", masks, "-o", tmp_path / "flat", "--model", model_path, "-q")
     assert flat.exit_code == 0 and [p.name for p in (tmp_path / "flat").rglob("*.png")] == ["top.png"]
+
+
+@pytest.mark.parametrize("name_bytes", [245, 250, 255])
+def test_output_names_up_to_the_file_system_limit_are_written(model_path, tmp_path, name_bytes):
+    photos = tmp_path / "photos"
+    name = "p" * (name_bytes - len(".png")) + ".png"  # the file name, not the path, is limited
+    write_photo(photos / name)
+    mask = tmp_path / "mask.png"
+    Image.fromarray(_stroke_mask((255,), "L")[:, :, 0]).save(mask)
+    result = invoke(photos, "-m", mask, "-o", tmp_path / "out", "--model", model_path, "-q")
+    assert result.exit_code == 0, result.output
+    assert [path.name for path in (tmp_path / "out").iterdir()] == [name]
+
+
+def test_ctrl_c_mid_batch_reports_every_file_it_wrote_and_leaves_no_temporary(model_path, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import REPO_ROOT
+
+    photos = tmp_path / "photos"
+    for number in range(40):
+        write_photo(photos / f"p{number:02d}.png", size=(256, 192))
+    mask = tmp_path / "mask.png"
+    Image.fromarray(np.pad(_stroke_mask((255,), "L")[:, :, 0], ((0, 144), (0, 192)))).save(mask)
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ptgfill_cli", "inpaint", str(photos), "-m", str(mask), "-o", str(out),
+         "--model", str(model_path), "--device", "cpu"],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while (not out.is_dir() or len(list(out.glob("*.png"))) < 3) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGINT, stderr
+    assert stderr.strip().splitlines()[-1] == "ptgfill: interrupted" and "Traceback" not in stderr
+    reported = sorted(Path(line.split(" -> ")[1].split(" (")[0]).name for line in stderr.splitlines() if " -> " in line)
+    written = sorted(path.name for path in out.iterdir())
+    assert written == reported and 3 <= len(written) < 40
