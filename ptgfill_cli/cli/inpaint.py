@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Callable, Iterator, Optional
 import typer
 
 from ..errors import PTGFillError
+from ..runtime.memory import DEFAULT_MAX_PIXELS
 from .messages import error_line
 from .options import Device, Precision, PrecisionChoice, Quiet, json_flag
 
@@ -110,6 +111,14 @@ def command(
     batch_size: Annotated[
         int, typer.Option("--batch-size", "-b", min=1, help="Images of one working size per network batch.")
     ] = 1,
+    max_pixels: Annotated[
+        int,
+        typer.Option(
+            "--max-pixels", min=0,
+            help="Images and masks with more pixels fail unread (a 10000x10000 photo takes about 3.7 GB to fill); "
+                 "0: no limit.",
+        ),
+    ] = DEFAULT_MAX_PIXELS,
     precision: PrecisionChoice = Precision.fp32,
     threads: Annotated[
         Optional[int],
@@ -193,6 +202,7 @@ def command(
                 output=written, mask=mask, alpha_mask=alpha_mask, invert_mask=invert_mask, name=name, suffix=suffix,
                 output_format=None if output_format is None else output_format.value, quality=quality,
                 overwrite=overwrite, skip_existing=skip_existing, recursive=recursive, save_coarse=save_coarse,
+                max_pixels=max_pixels or None,
             )
             plan = plan_files(images, options)
             inpainter = Inpainter.from_pretrained(
@@ -292,6 +302,8 @@ class _Report:
             self.console.print(f"error: {result.error}", markup=False, style="red")
         elif self.verbose and not self.progress_shown:
             self.console.print(_describe(result), markup=False)
+        if result.ok and result.fill is not None and result.fill.note:  # shown even with --quiet
+            typer.echo(f"ptgfill: warning: {result.job.image_path}: {result.fill.note}", err=True)
 
     def summary(self) -> None:
         if not self.verbose or len(self.results) < 2:

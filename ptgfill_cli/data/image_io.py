@@ -21,6 +21,11 @@ from PIL import Image, UnidentifiedImageError
 
 from ..atomic import write_bytes_atomically
 from ..errors import InputError, PTGFillError, first_line
+from ..runtime.memory import DEFAULT_MAX_PIXELS, FALLBACK_MAX_SIDE, fill_bytes, gigabytes
+
+# Decompression bombs are refused by the pixel limit of load_image (max_pixels), which names
+# the option that lifts it; Pillow's own check would refuse above 179 MP whatever was asked.
+Image.MAX_IMAGE_PIXELS = None
 
 # Files read as images (and masks) everywhere: inpaint's inputs, datasets, mask folders.
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
@@ -147,9 +152,11 @@ def max_value_of(dtype: np.dtype) -> float:
     raise InputError(f"unsupported pixel type {dtype}; use uint8, uint16 or float in [0, 1]")
 
 
-def load_image(path: str | Path) -> LoadedImage:
+def load_image(path: str | Path, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage:
     """Decode an image file: EXIF orientation applied; grey, palette, RGBA, CMYK and
-    16-bit images accepted. Raises InputError naming the file when it cannot."""
+    16-bit images accepted. Raises InputError naming the file when it cannot, or when it
+    has more than ``max_pixels`` pixels (None: no limit), checked from its header before
+    any pixel is decoded."""
     path = Path(path)
     try:
         mode = path.stat().st_mode  # one stat; a folder fails in read_bytes with its own reason
@@ -162,6 +169,7 @@ def load_image(path: str | Path) -> LoadedImage:
         _check_png_chunks(path, data)
     try:
         with Image.open(io.BytesIO(data)) as image:
+            _check_pixel_count(path, image.size, max_pixels)
             orientation = _orientation(image)
             mode, pil_format = image.mode, image.format
             metadata = ImageMetadata.of(image)
@@ -221,7 +229,8 @@ def load_rgb8(path: str | Path) -> np.ndarray:
     return _to_uint8(load_image(path).rgb)
 
 
-def load_mask(path: str | Path, *, invert: bool = False, threshold: int = 127) -> np.ndarray:
+def load_mask(path: str | Path, *, invert: bool = False, threshold: int = 127,
+              max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """A mask file as a boolean (H, W) array, True = hole.
 
     A pixel is a hole when any of its channels is brighter than ``threshold`` (on a 0-255
@@ -229,7 +238,7 @@ def load_mask(path: str | Path, *, invert: bool = False, threshold: int = 127) -
     ``invert``, the dark pixels are the holes. A mask with an alpha channel counts
     transparent pixels as black, so strokes on a transparent layer mark the holes.
     """
-    return hole_mask_from_image(load_image(path), invert=invert, threshold=threshold)
+    return hole_mask_from_image(load_image(path, max_pixels=max_pixels), invert=invert, threshold=threshold)
 
 
 def hole_mask_from_image(
@@ -443,6 +452,15 @@ def _to_uint8(pixels: np.ndarray) -> np.ndarray:
         return pixels
     scaled = pixels.astype(np.float64) * (255.0 / max_value_of(pixels.dtype))
     return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+
+
+def _check_pixel_count(path: Path, size: tuple[int, int], max_pixels: int | None) -> None:
+    width, height = size
+    if max_pixels is not None and width * height > max_pixels:
+        need = fill_bytes(width * height, FALLBACK_MAX_SIDE**2)
+        raise InputError(f"{path}: {height}x{width} is {width * height / 1e6:.3g} megapixels, over the limit of "
+                         f"{max_pixels / 1e6:g} megapixels (filling it takes about {gigabytes(need)}); raise --max-pixels "
+                         "to allow it")
 
 
 def _reason(error: BaseException) -> str:

@@ -17,6 +17,7 @@ from ..atomic import remove_stale_temporaries
 from ..data.image_io import load_image, load_mask, save_image
 from ..data.pairing import FileJob, expand_image_args, image_subfolders, output_name_template, plan_jobs
 from ..errors import InputError, PTGFillError, SettingError
+from ..runtime.memory import DEFAULT_MAX_PIXELS
 from .inpainter import Inpainter, InpaintResult, PreparedImage
 
 
@@ -39,6 +40,7 @@ class FileOptions:
     skip_existing: bool = False  # resume a batch: images whose outputs exist are left alone
     recursive: bool = False  # folders' subfolders too, their tree mirrored in the output
     save_coarse: bool = False
+    max_pixels: int | None = DEFAULT_MAX_PIXELS  # larger images and masks fail unread; None: no limit
 
     def __post_init__(self) -> None:
         if self.overwrite and self.skip_existing:
@@ -52,6 +54,8 @@ class FileOptions:
             raise SettingError("invert_mask", "applies to mask files, not to `alpha_mask`")
         if not 1 <= self.quality <= 100:
             raise SettingError("quality", f"must be from 1 to 100, not {self.quality}")
+        if self.max_pixels is not None and self.max_pixels < 1:
+            raise SettingError("max_pixels", f"must be at least 1 (or None for no limit), not {self.max_pixels}")
 
 
 @dataclass(frozen=True)
@@ -73,15 +77,17 @@ class FillSummary:
     hole_ratio: float
     strategy: str  # original, resize, crop, or copy when there was no hole
     working_sizes: list[tuple[int, int]]  # (H, W) of each network input
+    note: str | None = None  # why it was filled otherwise than asked (a memory fallback)
 
     @classmethod
     def of(cls, result: InpaintResult) -> "FillSummary":
         return cls(result.image.width, result.image.height, result.hole_ratio, result.strategy,
-                   list(result.working_sizes))
+                   list(result.working_sizes), result.note)
 
     def to_dict(self) -> dict[str, Any]:
         return {"width": self.width, "height": self.height, "hole_ratio": round(self.hole_ratio, 6),
-                "strategy": self.strategy, "working_sizes": [list(size) for size in self.working_sizes]}
+                "strategy": self.strategy, "working_sizes": [list(size) for size in self.working_sizes],
+                **({"note": self.note} if self.note else {})}
 
 
 @dataclass
@@ -140,7 +146,8 @@ def plan_files(images: Sequence[str], options: FileOptions) -> FilePlan:
         remove_stale_temporaries(folder)  # left by a run killed mid-write
     loaded = {}
     if options.mask is not None and options.mask.is_file():
-        loaded[options.mask] = load_shared_mask(options.mask, invert=options.invert_mask)
+        loaded[options.mask] = load_shared_mask(options.mask, invert=options.invert_mask,
+                                                max_pixels=options.max_pixels)
     return FilePlan(jobs, options, loaded, skipped)
 
 
@@ -151,7 +158,7 @@ def inpaint_files(inpainter: Inpainter, plan: FilePlan, *, overlap: bool = True)
     to_run = [job for index, job in enumerate(plan.jobs) if index not in plan.skipped]
     results = run_file_jobs(inpainter, to_run, invert_mask=options.invert_mask, quality=options.quality,
                             overwrite=options.overwrite or options.skip_existing, loaded_masks=plan.loaded_masks,
-                            overlap=overlap)
+                            overlap=overlap, max_pixels=options.max_pixels)
     for index, job in enumerate(plan.jobs):
         yield FileResult(job, skipped=True) if index in plan.skipped else next(results)
 
@@ -165,16 +172,18 @@ def run_file_jobs(
     overwrite: bool = False,
     loaded_masks: dict[Path, np.ndarray] | None = None,
     overlap: bool = True,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> Iterator[FileResult]:
     """Fill the jobs' images ``inpainter.batch_size`` at a time and write the results,
     yielding one FileResult per job, in order. A job that fails (unreadable file,
     mask of the wrong size, unwritable output ...) is reported and the rest go on.
-    ``loaded_masks`` holds masks already read (a mask shared by all images).
+    ``loaded_masks`` holds masks already read (a mask shared by all images); images and
+    masks of over ``max_pixels`` pixels fail before they are decoded.
 
     With ``overlap``, the next batch is decoded and the previous one encoded and
     written on two helper threads while the network runs on this one (image codecs
     and torch both release the GIL)."""
-    masks = _MaskCache(jobs, invert_mask, loaded_masks or {})
+    masks = _MaskCache(jobs, invert_mask, loaded_masks or {}, max_pixels)
     chunks = [jobs[start : start + inpainter.batch_size] for start in range(0, len(jobs), inpainter.batch_size)]
     if not overlap:
         for chunk in chunks:
@@ -238,10 +247,10 @@ def _save_chunk(
     return results
 
 
-def load_shared_mask(path: Path, *, invert: bool = False) -> np.ndarray:
+def load_shared_mask(path: Path, *, invert: bool = False, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read a mask meant for every image, failing early (PTGFillError) when it cannot
-    serve any of them: unreadable, or all hole."""
-    hole_mask = load_mask(path, invert=invert)
+    serve any of them: unreadable, too large, or all hole."""
+    hole_mask = load_mask(path, invert=invert, max_pixels=max_pixels)
     if hole_mask.all():
         raise PTGFillError(f"{path}: mask is all hole: there are no known pixels to fill from")
     return hole_mask
@@ -251,22 +260,23 @@ class _MaskCache:
     """Reads each mask file once when several images share it. Used by one thread at
     a time: the decoding thread, or the caller's when nothing overlaps."""
 
-    def __init__(self, jobs: Sequence[FileJob], invert: bool, loaded: dict[Path, np.ndarray]) -> None:
-        self.invert = invert
+    def __init__(self, jobs: Sequence[FileJob], invert: bool, loaded: dict[Path, np.ndarray],
+                 max_pixels: int | None) -> None:
+        self.invert, self.max_pixels = invert, max_pixels
         self.shared = {path for path, uses in Counter(job.mask_path for job in jobs).items() if uses > 1}
         self.loaded = dict(loaded)
 
     def get(self, path: Path) -> np.ndarray:
         if path in self.loaded:
             return self.loaded[path]
-        hole_mask = load_mask(path, invert=self.invert)
+        hole_mask = load_mask(path, invert=self.invert, max_pixels=self.max_pixels)
         if path in self.shared:
             self.loaded[path] = hole_mask
         return hole_mask
 
 
 def _prepare(inpainter: Inpainter, job: FileJob, masks: _MaskCache) -> PreparedImage:
-    image = load_image(job.image_path)
+    image = load_image(job.image_path, max_pixels=masks.max_pixels)
     hole_mask = None if job.mask_path is None else masks.get(job.mask_path)
     try:
         return inpainter.prepare(image, hole_mask)
@@ -289,13 +299,29 @@ def _run(
             results[index].error = f"{results[index].job.image_path}: {error}"
         return {}
     except (*_out_of_memory_errors(), MemoryError):
-        for index in indices:
-            results[index].error = (
-                f"{results[index].job.image_path}: out of memory; try a smaller --max-side "
-                "or --batch-size"
-            )
-        return {}
+        return {index: filled for index in indices
+                if (filled := _retry_after_out_of_memory(inpainter, prepared[index], results[index],
+                                                          keep_coarse, alone=len(indices) > 1)) is not None}
     return dict(zip(indices, filled))
+
+
+def _retry_after_out_of_memory(
+    inpainter: Inpainter, item: PreparedImage, result: FileResult, keep_coarse: bool, alone: bool
+) -> InpaintResult | None:
+    """One image of a batch that ran out of memory: alone (when it shared the batch), then on
+    cheaper crops around its holes; None, with the result's error set, when neither fits."""
+    attempts = [item] if alone else []
+    attempts += [cheaper] if (cheaper := inpainter.cheaper(item, "out of memory on the whole image")) else []
+    for attempt in attempts:
+        try:
+            return inpainter.run([attempt], keep_coarse=keep_coarse)[0]
+        except (*_out_of_memory_errors(), MemoryError):
+            continue
+        except PTGFillError as error:
+            result.error = f"{result.job.image_path}: {error}"
+            return None
+    result.error = f"{result.job.image_path}: out of memory, also on crops; try a smaller --max-side or --batch-size"
+    return None
 
 
 def _out_of_memory_errors() -> tuple[type[BaseException], ...]:

@@ -29,6 +29,7 @@ from ..data.image_io import (
 )
 from ..data.masks import composite, dilate_holes
 from ..errors import InputError, PTGFillError, SettingError
+from ..runtime.memory import FALLBACK_MAX_SIDE, available_bytes, fill_bytes, gigabytes
 from .working import (
     DEFAULT_CROP_MARGIN,
     DEFAULT_MAX_SIDE,
@@ -61,6 +62,9 @@ class Network(Protocol):
     @property
     def size_multiple(self) -> int: ...
 
+    @property
+    def runs_on_cpu(self) -> bool: ...  # its working memory is the system's
+
     def generate(self, image: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
 
@@ -75,6 +79,7 @@ class InpaintResult:
     working_sizes: list[tuple[int, int]]  # (H, W) of each network input; none for copy
     seconds: float
     coarse: LoadedImage | None = None  # the coarse network's fill, when asked for
+    note: str | None = None  # why the fill worked otherwise than asked (a memory fallback)
 
     @property
     def pixels(self) -> np.ndarray:
@@ -96,6 +101,7 @@ class InpaintResult:
             "strategy": self.strategy,
             "working_sizes": [list(size) for size in self.working_sizes],
             "seconds": round(self.seconds, 4),
+            **({"note": self.note} if self.note else {}),
         }
 
 
@@ -117,6 +123,7 @@ class PreparedImage:
     output_alpha: np.ndarray | None
     pieces: list[WorkingPiece]  # empty: no hole, the result is a copy
     seconds: float = 0.0
+    note: str | None = None  # why the working image is not the one asked for
 
 
 class Inpainter:
@@ -266,22 +273,48 @@ class Inpainter:
             return PreparedImage(source, hole_mask, output_alpha, [], time.perf_counter() - started)
         if hole_mask.all():
             raise InputError("mask is all hole: there are no known pixels to fill from")
+        plans = self._plan(hole_mask, self.strategy, self.max_side)
+        note = None
+        need = fill_bytes(hole_mask.size, max(plan.padded_size[0] * plan.padded_size[1] for plan in plans),
+                          self.batch_size)
+        available = available_bytes() if self.network.runs_on_cpu else None
+        if available is not None and need > available and self.strategy != "crop":
+            plans = self._plan(hole_mask, "crop", min(self.max_side, FALLBACK_MAX_SIDE))
+            note = (f"the whole image would need about {gigabytes(need)} and {gigabytes(available)} is free: "
+                    f"filled from crops around the holes of at most {min(self.max_side, FALLBACK_MAX_SIDE)} pixels")
+        pieces = [
+            WorkingPiece(plan, *to_working(source.rgb, ~hole_mask, plan, source.max_value))
+            for plan in plans
+        ]
+        return PreparedImage(source, hole_mask, output_alpha, pieces, time.perf_counter() - started, note)
+
+    def cheaper(self, item: PreparedImage, reason: str) -> PreparedImage | None:
+        """``item`` planned again as crops around the holes of at most ``FALLBACK_MAX_SIDE``
+        pixels, for a retry after running out of memory; None when it is already that cheap."""
+        side = min(self.max_side, FALLBACK_MAX_SIDE)
+        if not item.pieces or all(piece.plan.strategy == "crop" and max(piece.plan.padded_size) <= side
+                                  for piece in item.pieces):
+            return None
+        started = time.perf_counter()
+        plans = self._plan(item.hole_mask, "crop", side)
+        pieces = [WorkingPiece(plan, *to_working(item.source.rgb, ~item.hole_mask, plan, item.source.max_value))
+                  for plan in plans]
+        return PreparedImage(item.source, item.hole_mask, item.output_alpha, pieces,
+                             item.seconds + time.perf_counter() - started,
+                             f"{reason}: filled from crops around the holes of at most {side} pixels")
+
+    def _plan(self, hole_mask: np.ndarray, strategy: str, max_side: int) -> list[WorkingPlan]:
         multiple = self.network.size_multiple
-        plans = plan_working(
+        return plan_working(
             hole_mask,
-            self.strategy,
-            max_side=self.max_side,
+            strategy,
+            max_side=max_side,
             crop_margin=self.crop_margin,
             multiple=multiple,
             # The coarse net halves the input, then its encoders halve it four more
             # times; instance norm needs more than one pixel at the bottom (2x2).
             min_side=2 * multiple,
         )
-        pieces = [
-            WorkingPiece(plan, *to_working(source.rgb, ~hole_mask, plan, source.max_value))
-            for plan in plans
-        ]
-        return PreparedImage(source, hole_mask, output_alpha, pieces, time.perf_counter() - started)
 
     def run(self, prepared: Sequence[PreparedImage], *, keep_coarse: bool = False) -> list[InpaintResult]:
         """Run the network on prepared images' pieces, in batches of up to
@@ -362,6 +395,7 @@ def _composite(
         working_sizes=[piece.plan.padded_size for piece in item.pieces],
         seconds=item.seconds + network_seconds + time.perf_counter() - started,
         coarse=None if coarse_rgb is None else item.source.with_pixels(coarse_rgb, item.output_alpha),
+        note=item.note,
     )
 
 

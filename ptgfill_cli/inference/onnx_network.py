@@ -80,6 +80,10 @@ class OnnxNetwork:
     def size_multiple(self) -> int:
         return self.info.size_multiple
 
+    @property
+    def runs_on_cpu(self) -> bool:
+        return self.session.get_providers()[0] == "CPUExecutionProvider"
+
     def generate(self, image: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         height, width = image.shape[-2:]
         if self.fixed_size is not None and (height, width) != self.fixed_size:

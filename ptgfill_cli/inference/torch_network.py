@@ -43,6 +43,10 @@ class TorchNetwork:
     def size_multiple(self) -> int:
         return self.generator.config.size_multiple
 
+    @property
+    def runs_on_cpu(self) -> bool:
+        return self.device.type == "cpu"
+
     def generate(self, image: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(refined, coarse) float32 (B, 3, H, W) for image (B, 3, H, W) in [0, 1] and
         known (B, 1, H, W), 1 = known."""
