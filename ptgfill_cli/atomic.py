@@ -40,6 +40,28 @@ def remove_stale_temporaries(folder: str | Path, older_than: float = STALE_AFTER
     return removed
 
 
+def unwritable_reason(folder: str | Path) -> str | None:
+    """Why files cannot be written into ``folder`` (or the folders that would be made for it):
+    its nearest existing ancestor is not a folder, is read-only or not ours, or its disk has no
+    free space; None when nothing is known against it. Lets a command fail before any work."""
+    existing = Path(os.path.abspath(folder))
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is not a folder"
+    try:
+        status = os.statvfs(existing)
+    except OSError:
+        return None
+    if status.f_flag & os.ST_RDONLY:
+        return "read-only file system"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return "permission denied"
+    if status.f_bavail == 0:
+        return "no space left on device"
+    return None
+
+
 def replace_atomically(target: str | Path, write: Callable[[Path], Any]) -> Path:
     """Call ``write(temporary)`` on a path beside ``target``, flush it to disk, rename it."""
     target = Path(target)
@@ -49,8 +71,16 @@ def replace_atomically(target: str | Path, write: Callable[[Path], Any]) -> Path
         with open(temporary, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(temporary, target)
+    except OSError as error:
+        # Name the file the caller asked for, not the temporary (a full disk, a read-only folder).
+        if error.errno is None:
+            raise
+        raise OSError(error.errno, error.strerror, str(target)) from error
     finally:
-        temporary.unlink(missing_ok=True)
+        try:
+            temporary.unlink(missing_ok=True)
+        except OSError:  # a read-only folder, where the temporary was never made
+            pass
     return target
 
 

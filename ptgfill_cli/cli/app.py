@@ -19,7 +19,7 @@ import typer.core
 from ..version import __version__
 from ..errors import PTGFillError
 from . import benchmark, evaluate, export, inpaint, make_masks, train, weights
-from .messages import error_line, usage_error_line
+from .messages import error_line, os_error_line, usage_error_line
 
 app = typer.Typer(
     name="ptgfill",
@@ -161,6 +161,12 @@ def main() -> None:
         typer.echo(error_line(PTGFillError(f"this needs {error.name}, which is not installed: "
                                            f"pip install 'ptgfill[{extra}]'{hint}")), err=True)
         sys.exit(2)
+    except OSError as error:  # I/O no command caught (a full disk, a read-only folder): a failed run
+        typer.echo(os_error_line(error), err=True)
+        sys.exit(1)
+    except MemoryError:
+        typer.echo("ptgfill: error: out of memory; try smaller inputs (--size, --batch-size, --max-side)", err=True)
+        sys.exit(1)
     except (Interrupted, KeyboardInterrupt) as interruption:
         typer.echo("ptgfill: interrupted", err=True)
         sys.exit(128 + getattr(interruption, "signum", signal.SIGINT))

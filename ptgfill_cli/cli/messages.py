@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import PTGFillError, SettingError
+from ..errors import PTGFillError, SettingError, first_line
 
 # Settings whose flag is not "--" + the name with dashes.
 FLAG_FOR_SETTING: dict[str, str] = {
@@ -39,6 +39,13 @@ def describe(error: PTGFillError) -> str:
 
 def error_line(error: PTGFillError) -> str:
     return f"ptgfill: error: {describe(error)}"
+
+
+def os_error_line(error: OSError) -> str:
+    """An I/O failure no command caught itself (a full disk, a read-only folder) in one line,
+    naming the file."""
+    reason = (error.strerror or first_line(error)).lower()
+    return f"ptgfill: error: {error.filename}: {reason}" if error.filename else f"ptgfill: error: {reason}"
 
 
 def usage_error_line(message: str, command_path: str | None, flag: str | None = None) -> str:

@@ -29,6 +29,7 @@ from typing import Protocol, Sequence
 import torch
 
 from ..data.masks import hole_ratio
+from ..atomic import unwritable_reason
 from ..errors import EvaluationError, SettingError, first_line
 from . import report
 from .baselines import InpaintingMethod
@@ -71,6 +72,9 @@ def evaluate(
     size = settings.size
     for method in methods:
         method.check_size(size, size)
+    unwritable = unwritable_reason(settings.output)
+    if unwritable is not None:
+        raise EvaluationError(f"{settings.output}: cannot write the results there ({unwritable})")
     protocol = open_mask_protocol(settings.masks, (size, size), settings.mask_seed, settings.buckets,
                                   settings.by_border)
     replayed = read_pairs(settings.pairs_file, protocol) if settings.pairs_file is not None else None

@@ -13,7 +13,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from ..atomic import remove_stale_temporaries
+from ..atomic import remove_stale_temporaries, unwritable_reason
 from ..data.image_io import load_image, load_mask, save_image
 from ..data.pairing import FileJob, expand_image_args, image_subfolders, output_name_template, plan_jobs
 from ..errors import InputError, PTGFillError, SettingError
@@ -142,7 +142,10 @@ def plan_files(images: Sequence[str], options: FileOptions) -> FilePlan:
         if options.skip_existing and job.error is None
         and all(path.exists() for path in (job.output_path, job.coarse_path) if path is not None)
     )
-    for folder in {job.output_path.parent for job in jobs}:
+    for folder in sorted({job.output_path.parent for job in jobs if job.error is None}):
+        reason = unwritable_reason(folder)
+        if reason is not None:  # every image would fail after its fill: fail before any
+            raise PTGFillError(f"{folder}: cannot write outputs there ({reason})")
         remove_stale_temporaries(folder)  # left by a run killed mid-write
     loaded = {}
     if options.mask is not None and options.mask.is_file():

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from ..atomic import unwritable_reason
 from ..data.datasets import held_out_split, list_images
 from ..errors import PTGFillError, SettingError
 from .samples import InpaintingSamples, SourceMix, fixed_validation_masks, interleave, mask_source
@@ -104,6 +105,19 @@ def build_samples(
     return train, val, description
 
 
+def check_output_folder(out_dir: Path) -> None:
+    """Make the run's folder, or fail before any data is read when it cannot be written."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise SettingError("out_dir", f"{out_dir}: exists and is not a folder") from None
+    except OSError as error:
+        raise SettingError("out_dir", f"{out_dir}: cannot create the folder ({(error.strerror or '').lower()})") from None
+    reason = unwritable_reason(out_dir)
+    if reason is not None:
+        raise SettingError("out_dir", f"{out_dir}: cannot write into the folder ({reason})")
+
+
 def run_training(
     config: TrainConfig, data: TrainData, *, vgg_weights: Path | None = None, init: str | None = None,
     resume: str | None = None, show_progress: bool = True, started_at: float | None = None,
@@ -113,6 +127,7 @@ def run_training(
     ``config.time_limit`` counts from (default: now). ``announce`` receives one-line notes
     for the user (a resume, a thin validation set)."""
     say = announce or (lambda line: None)
+    check_output_folder(Path(config.out_dir))
     train, val, sources = build_samples(config, data)
     val_data, val_fraction, test_fraction, masks = data.val_data, data.val_fraction, data.test_fraction, data.masks
     features = None

@@ -9,6 +9,9 @@ and hold everything a resumed run needs to continue as the uninterrupted one.
 from __future__ import annotations
 
 import copy
+import errno
+import os
+import shutil
 import dataclasses
 import json
 import logging
@@ -60,6 +63,8 @@ def learning_rate_scale(config: TrainConfig, step: int) -> float:
     progress = min(1.0, max(0.0, (step - config.lr_warmup) / span))
     return warmup * (COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5 * (1 + math.cos(math.pi * progress)))
 
+
+DISK_FULL_BYTES = 64 * 2**20  # less free than this after a failed write: the disk was full
 
 CHECKPOINT_KEYS = ("model_config", "generator", "discriminator", "ema", "opt_g", "opt_d", "scaler",
                    "rng_torch", "rng_cuda", "step", "images_seen", "skipped_images", "best_psnr")
@@ -181,7 +186,12 @@ class Trainer:
             return None
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         path = self.checkpoint_dir / f"step_{self.step:08d}.pt"
-        replace_atomically(path, lambda temporary: torch.save(self.checkpoint_payload(), temporary))
+        try:
+            replace_atomically(path, lambda temporary: torch.save(self.checkpoint_payload(), temporary))
+        except RuntimeError as error:  # torch.save's own error when a write fails part-way (a full disk)
+            if shutil.disk_usage(path.parent).free < DISK_FULL_BYTES:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from None
+            raise PTGFillError(f"{path}: cannot write the checkpoint ({first_line(error)})") from None
         for old in sorted(self.checkpoint_dir.glob("step_*.pt"))[: -self.config.keep_last]:
             old.unlink()
         return path
