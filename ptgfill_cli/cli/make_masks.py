@@ -44,6 +44,9 @@ def command(
 
     try:
         height, width = parse_size(size)
+    except ValueError as error:
+        raise PTGFillError(f"--size: {error}") from None
+    try:
         records = masks.write_mask_set(
             out_dir, kind.value, count, parse_buckets(buckets), (height, width),
             seed, parse_border(border, height, width), overwrite,

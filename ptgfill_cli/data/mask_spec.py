@@ -67,11 +67,11 @@ def parse_size(text: str) -> tuple[int, int]:
     try:
         sides = [int(part) for part in parts]
     except ValueError:
-        raise ValueError(f"size {text!r} is not N or HEIGHTxWIDTH, e.g. 512 or 384x512") from None
+        raise ValueError(f"{text!r} is not N or HEIGHTxWIDTH, e.g. 512 or 384x512") from None
     if len(sides) == 1:
         sides = sides * 2
     if len(sides) != 2 or min(sides) < MIN_SIDE or max(sides) > MAX_SIDE:
-        raise ValueError(f"size {text!r} must be N or HEIGHTxWIDTH with sides from {MIN_SIDE} to {MAX_SIDE}")
+        raise ValueError(f"{text!r} must be N or HEIGHTxWIDTH with sides from {MIN_SIDE} to {MAX_SIDE}")
     return sides[0], sides[1]
 
 

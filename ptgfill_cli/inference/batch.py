@@ -264,7 +264,7 @@ class _MaskCache:
     a time: the decoding thread, or the caller's when nothing overlaps."""
 
     def __init__(self, jobs: Sequence[FileJob], invert: bool, loaded: dict[Path, np.ndarray],
-                 max_pixels: int | None) -> None:
+                 max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
         self.invert, self.max_pixels = invert, max_pixels
         self.shared = {path for path, uses in Counter(job.mask_path for job in jobs).items() if uses > 1}
         self.loaded = dict(loaded)
