@@ -30,11 +30,20 @@ def flag_for(setting: str) -> str:
 
 
 def describe(error: PTGFillError) -> str:
-    """The error as the user should read it: a setting's name replaced by its flag."""
+    """The error as the user should read it: a setting's name replaced by its flag, and an
+    error raised in a DataLoader worker (which torch re-raises with the worker's traceback as
+    its message) told by its own last line."""
     if isinstance(error, SettingError):
         problem = re.sub(r"`([a-z_.]+)`", lambda match: flag_for(match.group(1)), error.problem)
         return f"{flag_for(error.setting)} {problem}"
-    return str(error)
+    text = str(error)
+    if text.startswith("Caught ") and "Original Traceback" in text:
+        last = [line for line in text.strip().splitlines() if line.strip()][-1]
+        return _WORKER_ERROR_PREFIX.sub("", last)
+    return text
+
+
+_WORKER_ERROR_PREFIX = re.compile(r"^[\w.]+(Error|Exception): ")
 
 
 def error_line(error: PTGFillError) -> str:

@@ -8,6 +8,7 @@ number of workers.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,9 @@ from torch.utils.data import Dataset, Sampler
 
 from ..data.datasets import center_crop, list_images, random_crop, random_resized_crop, read_rgb, resize_shorter_side
 from ..data.image_io import IMAGE_SUFFIXES, load_mask
-from ..errors import PTGFillError
+from ..errors import InputError, PTGFillError
+
+log = logging.getLogger(__name__)
 
 
 class MaskSource(Protocol):
@@ -61,16 +64,35 @@ class MaskFiles:
     """Masks from files (``image_io.load_mask``: white = hole), e.g. the NVIDIA irregular set,
     with random flips and quarter turns as the authors trained, resized (nearest) to the crop size."""
 
+    DRAWS = 16  # unreadable masks in a row before a sample gives up
+
     def __init__(self, folder: str | Path) -> None:
         self.paths = list_images(folder) if Path(folder).is_dir() else []
         if not self.paths:
             raise PTGFillError(f"{folder}: no mask images ({', '.join(IMAGE_SUFFIXES)}) in it")
+        # Fail before training when the folder's masks do not decode (a few, spread over it).
+        probes = self.paths[:: max(1, len(self.paths) // 8)][:8]
+        failures = []
+        for path in probes:
+            try:
+                load_mask(path)
+            except InputError as error:
+                failures.append(str(error))
+        if len(failures) == len(probes):
+            raise PTGFillError(f"{folder}: none of {len(probes)} masks tried could be read, e.g. {failures[0]}")
 
     def __call__(self, rng: np.random.Generator, height: int, width: int) -> np.ndarray:
         import cv2
 
-        path = self.paths[int(rng.integers(len(self.paths)))]
-        mask = load_mask(path).astype(np.uint8)
+        for _ in range(self.DRAWS):  # an unreadable mask is passed over, as an unreadable image is
+            path = self.paths[int(rng.integers(len(self.paths)))]
+            try:
+                mask = load_mask(path).astype(np.uint8)
+                break
+            except InputError as error:
+                log.warning("skipping unreadable mask: %s", error)
+        else:
+            raise PTGFillError(f"{self.DRAWS} masks in a row could not be read, the last {path}")
         if rng.random() < 0.5:
             mask = mask[:, ::-1]
         if rng.random() < 0.5:

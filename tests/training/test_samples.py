@@ -121,3 +121,31 @@ def test_training_masks_include_object_holes():
 
     ratios = [hole_ratio(TRAINING_MASKS(np.random.default_rng(i), 64, 64).astype(np.uint8) * 255) for i in range(60)]
     assert 0.01 <= min(ratios) and max(ratios) < 0.6
+
+
+def test_a_mask_folder_that_does_not_decode_fails_first_and_bad_masks_are_passed_over(tmp_path):
+    from PIL import Image
+
+    from ptgfill_cli.errors import PTGFillError
+    from ptgfill_cli.training.samples import MaskFiles
+
+    for number in range(3):
+        (tmp_path / f"bad{number}.png").write_bytes(np.random.default_rng(number).bytes(300))
+    with pytest.raises(PTGFillError, match=r"none of 3 masks tried could be read, e\.g\. .*bad0\.png: cannot read"):
+        MaskFiles(tmp_path)
+    hole = np.zeros((32, 32), np.uint8)
+    hole[8:16, 8:24] = 255
+    Image.fromarray(hole).save(tmp_path / "good.png")
+    masks = MaskFiles(tmp_path)
+    rng = np.random.default_rng(0)
+    drawn = [masks(rng, 32, 32) for _ in range(12)]  # most draws hit a bad file first
+    assert all(mask.sum() == 8 * 16 for mask in drawn)
+
+
+def test_an_error_from_a_dataloader_worker_is_told_by_its_own_line():
+    from ptgfill_cli.cli.messages import error_line
+    from ptgfill_cli.errors import InputError
+
+    wrapped = InputError("Caught InputError in DataLoader worker process 0.\nOriginal Traceback (most recent call "
+                         "last):\n  File \"x.py\", line 1, in f\nptgfill_cli.errors.InputError: m.png: cannot read image\n")
+    assert error_line(wrapped) == "ptgfill: error: m.png: cannot read image"
