@@ -276,7 +276,7 @@ class Inpainter:
         plans = self._plan(hole_mask, self.strategy, self.max_side)
         note = None
         need = fill_bytes(hole_mask.size, max(plan.padded_size[0] * plan.padded_size[1] for plan in plans),
-                          self.batch_size)
+                          self.batch_size, process=False)  # the model is loaded: only the fill's own
         available = available_bytes() if self.network.runs_on_cpu else None
         if available is not None and need > available and self.strategy != "crop":
             plans = self._plan(hole_mask, "crop", min(self.max_side, FALLBACK_MAX_SIDE))

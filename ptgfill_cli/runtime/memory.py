@@ -24,10 +24,12 @@ DEFAULT_MAX_PIXELS = 100_000_000
 FALLBACK_MAX_SIDE = 512
 
 
-def fill_bytes(image_pixels: int, working_pixels: int, batch: int = 1) -> int:
+def fill_bytes(image_pixels: int, working_pixels: int, batch: int = 1, *, process: bool = True) -> int:
     """Estimated peak bytes to fill an image of ``image_pixels`` whose largest network input
-    has ``working_pixels``, ``batch`` such inputs at once."""
-    return BASE_BYTES + IMAGE_BYTES_PER_PIXEL * image_pixels + NETWORK_BYTES_PER_PIXEL * working_pixels * batch
+    has ``working_pixels``, ``batch`` such inputs at once; with ``process``, the process's own
+    (torch and the model), else only what the fill adds to a process that holds them."""
+    added = IMAGE_BYTES_PER_PIXEL * image_pixels + NETWORK_BYTES_PER_PIXEL * working_pixels * batch
+    return added + (BASE_BYTES if process else 0)
 
 
 def available_bytes() -> int | None:

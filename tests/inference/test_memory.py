@@ -53,7 +53,7 @@ def test_a_whole_image_that_would_not_fit_in_free_memory_is_filled_from_crops(ge
     write_photo(tmp_path / "photo.png", "chelsea.png", SIZE)
     hole = _mask(tmp_path / "mask.png")
     inpainter = Inpainter(generator, strategy="original")
-    whole = fill_bytes(SIZE[0] * SIZE[1], SIZE[0] * SIZE[1])
+    whole = fill_bytes(SIZE[0] * SIZE[1], SIZE[0] * SIZE[1], process=False)
     monkeypatch.setattr(inpainter_module, "available_bytes", lambda: whole - 1)
     result = inpainter.inpaint(load_image(tmp_path / "photo.png"), hole)
     assert result.strategy == "crop" and max(max(size) for size in result.working_sizes) <= FALLBACK_MAX_SIDE
