@@ -299,7 +299,7 @@ def test_resume_refuses_foreign_random_and_too_long_checkpoints(tmp_path):
         shorter.resume("auto")
     assert error.value.setting == "steps"
     for path, reason in ((foreign, "not a ptgfill training checkpoint"),
-                         (random_bytes, "loads without running code")):
+                         (random_bytes, "does not load as plain tensors without running code")):
         trainer = Trainer(_config(tmp_path / "other", steps=4), _samples())
         with pytest.raises(PTGFillError, match=reason) as error:
             trainer.resume(str(path))
