@@ -459,8 +459,8 @@ def _check_pixel_count(path: Path, size: tuple[int, int], max_pixels: int | None
     if max_pixels is not None and width * height > max_pixels:
         need = fill_bytes(width * height, FALLBACK_MAX_SIDE**2)
         raise InputError(f"{path}: {height}x{width} is {width * height / 1e6:.3g} megapixels, over the limit of "
-                         f"{max_pixels / 1e6:g} megapixels (filling it takes about {gigabytes(need)}); raise --max-pixels "
-                         "to allow it")
+                         f"{max_pixels / 1e6:g} megapixels (filling it takes about {gigabytes(need)}); "
+                         "ptgfill inpaint --max-pixels raises the limit")
 
 
 def _reason(error: BaseException) -> str:

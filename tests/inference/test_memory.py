@@ -38,7 +38,7 @@ def test_an_image_over_the_pixel_limit_is_refused_from_its_header(tmp_path):
     bomb = tmp_path / "bomb.png"
     Image.new("1", (12000, 12000)).save(bomb)  # 17 kB on disk, 432 MB once decoded as RGB
     with pytest.raises(InputError, match=r"bomb.png: 12000x12000 is 144 megapixels, over the limit of 100 "
-                                         r"megapixels \(filling it takes about 5.1 GB\); raise --max-pixels"):
+                                         r"megapixels \(filling it takes about 5.1 GB\); ptgfill inpaint --max-pixels raises the limit"):
         load_image(bomb)
     with pytest.raises(InputError, match="over the limit"):
         load_mask(bomb)
