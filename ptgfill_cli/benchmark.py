@@ -223,6 +223,25 @@ def _result(implementation: str, model: str, size: int, batch: int, device: torc
     )
 
 
+def check_fits_in_memory(model: torch.nn.Module, size: int, batch_size: int, device: torch.device) -> None:
+    """Refuse (SettingError) a CPU benchmark whose network would not fit in free memory, by the
+    estimate of ``runtime.memory`` scaled by the model's width against ``lite``'s, for which it
+    was measured (a 4096x4096 ``lite`` needs about 12 GB)."""
+    from .config import preset
+    from .errors import SettingError
+    from .runtime.memory import available_bytes, fill_bytes, gigabytes
+
+    if device.type != "cpu":
+        return
+    config = getattr(model, "config", None)
+    width = config.base_channels / preset("lite").base_channels if config is not None else 1.0
+    need = int(fill_bytes(size * size, size * size, batch_size, process=False) * max(1.0, width))
+    free = available_bytes()
+    if free is not None and need > free:
+        raise SettingError("size", f"{size} at batch {batch_size} needs about {gigabytes(need)} on the CPU and "
+                                   f"{gigabytes(free)} is free: give a smaller --size or --batch-size")
+
+
 def benchmark_generator(
     model: torch.nn.Module, model_name: str, size: int, batch_size: int, device: torch.device, *,
     precision: str = "fp32", warmup: int = 2, repeats: int = 5, compare: bool = True,
@@ -236,6 +255,7 @@ def benchmark_generator(
     ``channels_last`` None: as ``Inpainter`` chooses (on for CPU)."""
     from .models.reference import straightforward_copy
 
+    check_fits_in_memory(model, size, batch_size, device)
     image, known = benchmark_inputs(size, batch_size)
     image, known = image.to(device), known.to(device)
     dtype = AUTOCAST_DTYPES[precision]

@@ -99,3 +99,17 @@ def test_onnxruntime_and_eager_are_timed_beside_the_compiled_or_eager_network():
     assert results[1].max_abs_diff_vs_straightforward < 1e-4 and results[1].gflop == results[0].gflop
     rows = speedups(results)
     assert {row["versus"] for row in rows} == {"onnxruntime lite", "straightforward lite"}
+
+
+def test_a_cpu_benchmark_that_would_not_fit_in_free_memory_is_refused_first(monkeypatch):
+    from ptgfill_cli import benchmark
+    from ptgfill_cli.errors import SettingError
+    from ptgfill_cli.models.factory import build_generator
+    from ptgfill_cli.runtime import memory
+
+    model = build_generator("lite", seed=0)
+    monkeypatch.setattr(memory, "available_bytes", lambda: 2 * 10**9)
+    with pytest.raises(SettingError, match=r"4096 at batch 1 needs about 12.2 GB on the CPU and 2.0 GB is free"):
+        benchmark.check_fits_in_memory(model, 4096, 1, torch.device("cpu"))
+    benchmark.check_fits_in_memory(model, 512, 1, torch.device("cpu"))  # 0.2 GB: fits
+    benchmark.check_fits_in_memory(model, 4096, 1, torch.device("meta"))  # not the system's memory
