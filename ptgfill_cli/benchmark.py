@@ -21,7 +21,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 import numpy as np
 import torch
 
+from .config import preset
 from .data.grids import to_uint8
+from .errors import SettingError
+from .runtime.memory import available_bytes, fill_bytes, gigabytes
 from .runtime.precision import AUTOCAST_DTYPES, compiled_for_inference
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -63,7 +66,7 @@ def load_benchmark_model(spec: str, attention: str | None = None) -> tuple[torch
     """The generator ``spec`` names and its label: a preset with random weights (timing does
     not depend on them; ``paper`` computes per token by default, as the authors' checkpoints
     do), or a model (NAME|PATH|hf://...) as ``load_model`` resolves it."""
-    from .config import PRESETS, preset
+    from .config import PRESETS
     from .models.factory import build_generator
 
     if spec in PRESETS:
@@ -227,10 +230,6 @@ def check_fits_in_memory(model: torch.nn.Module, size: int, batch_size: int, dev
     """Refuse (SettingError) a CPU benchmark whose network would not fit in free memory, by the
     estimate of ``runtime.memory`` scaled by the model's width against ``lite``'s, for which it
     was measured (a 4096x4096 ``lite`` needs about 12 GB)."""
-    from .config import preset
-    from .errors import SettingError
-    from .runtime.memory import available_bytes, fill_bytes, gigabytes
-
     if device.type != "cpu":
         return
     config = getattr(model, "config", None)

@@ -105,10 +105,8 @@ def test_a_cpu_benchmark_that_would_not_fit_in_free_memory_is_refused_first(monk
     from ptgfill_cli import benchmark
     from ptgfill_cli.errors import SettingError
     from ptgfill_cli.models.factory import build_generator
-    from ptgfill_cli.runtime import memory
-
     model = build_generator("lite", seed=0)
-    monkeypatch.setattr(memory, "available_bytes", lambda: 2 * 10**9)
+    monkeypatch.setattr(benchmark, "available_bytes", lambda: 2 * 10**9)
     with pytest.raises(SettingError, match=r"4096 at batch 1 needs about 12.2 GB on the CPU and 2.0 GB is free"):
         benchmark.check_fits_in_memory(model, 4096, 1, torch.device("cpu"))
     benchmark.check_fits_in_memory(model, 512, 1, torch.device("cpu"))  # 0.2 GB: fits

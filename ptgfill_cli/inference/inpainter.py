@@ -275,33 +275,41 @@ class Inpainter:
             raise InputError("mask is all hole: there are no known pixels to fill from")
         plans = self._plan(hole_mask, self.strategy, self.max_side)
         note = None
-        need = fill_bytes(hole_mask.size, max(plan.padded_size[0] * plan.padded_size[1] for plan in plans),
-                          self.batch_size, process=False)  # the model is loaded: only the fill's own
-        available = available_bytes() if self.network.runs_on_cpu else None
-        if available is not None and need > available and self.strategy != "crop":
-            plans = self._plan(hole_mask, "crop", min(self.max_side, FALLBACK_MAX_SIDE))
-            note = (f"the whole image would need about {gigabytes(need)} and {gigabytes(available)} is free: "
-                    f"filled from crops around the holes of at most {min(self.max_side, FALLBACK_MAX_SIDE)} pixels")
-        pieces = [
-            WorkingPiece(plan, *to_working(source.rgb, ~hole_mask, plan, source.max_value))
-            for plan in plans
-        ]
-        return PreparedImage(source, hole_mask, output_alpha, pieces, time.perf_counter() - started, note)
+        shortfall = self._memory_shortfall(hole_mask.size, plans)
+        if shortfall is not None:
+            plans = self._plan(hole_mask, "crop", self._fallback_side)
+            note = f"{shortfall}: filled from crops around the holes of at most {self._fallback_side} pixels"
+        return PreparedImage(source, hole_mask, output_alpha, _pieces(source, hole_mask, plans),
+                             time.perf_counter() - started, note)
 
     def cheaper(self, item: PreparedImage, reason: str) -> PreparedImage | None:
         """``item`` planned again as crops around the holes of at most ``FALLBACK_MAX_SIDE``
         pixels, for a retry after running out of memory; None when it is already that cheap."""
-        side = min(self.max_side, FALLBACK_MAX_SIDE)
+        side = self._fallback_side
         if not item.pieces or all(piece.plan.strategy == "crop" and max(piece.plan.padded_size) <= side
                                   for piece in item.pieces):
             return None
         started = time.perf_counter()
-        plans = self._plan(item.hole_mask, "crop", side)
-        pieces = [WorkingPiece(plan, *to_working(item.source.rgb, ~item.hole_mask, plan, item.source.max_value))
-                  for plan in plans]
+        pieces = _pieces(item.source, item.hole_mask, self._plan(item.hole_mask, "crop", side))
         return PreparedImage(item.source, item.hole_mask, item.output_alpha, pieces,
                              item.seconds + time.perf_counter() - started,
                              f"{reason}: filled from crops around the holes of at most {side} pixels")
+
+    @property
+    def _fallback_side(self) -> int:
+        return min(self.max_side, FALLBACK_MAX_SIDE)
+
+    def _memory_shortfall(self, image_pixels: int, plans: Sequence[WorkingPlan]) -> str | None:
+        """Why a whole-image plan would not fit in free memory (the CPU's; crops always go on)."""
+        if self.strategy == "crop" or not self.network.runs_on_cpu:
+            return None
+        working_pixels = max(plan.padded_size[0] * plan.padded_size[1] for plan in plans)
+        # The model is loaded already: only what the fill adds counts against free memory.
+        need = fill_bytes(image_pixels, working_pixels, self.batch_size, process=False)
+        available = available_bytes()
+        if available is None or need <= available:
+            return None
+        return f"the whole image would need about {gigabytes(need)} and {gigabytes(available)} is free"
 
     def _plan(self, hole_mask: np.ndarray, strategy: str, max_side: int) -> list[WorkingPlan]:
         multiple = self.network.size_multiple
@@ -348,6 +356,10 @@ class Inpainter:
             raise PTGFillError(f"the network's output ({self.network.backend}) holds NaN or infinite values; "
                                "nothing was written")
         return refined, coarse
+
+
+def _pieces(source: LoadedImage, hole_mask: np.ndarray, plans: Sequence[WorkingPlan]) -> list[WorkingPiece]:
+    return [WorkingPiece(plan, *to_working(source.rgb, ~hole_mask, plan, source.max_value)) for plan in plans]
 
 
 def as_loaded_image(image: ImageLike) -> LoadedImage:

@@ -15,6 +15,7 @@ from ptgfill_cli.models.vgg import load_vgg16_features
 from ptgfill_cli.training.trainer import read_checkpoint
 from ptgfill_cli.weights.authors import read_authors_checkpoint
 from tests.conftest import EXAMPLES
+from tests.weights.test_authors import _TouchesFile
 
 READERS = {
     "checkpoint": read_checkpoint,
@@ -23,16 +24,6 @@ READERS = {
     "LPIPS": read_weight_parts,
     "FID Inception": load_fid_inception,
 }
-
-
-class _TouchesFile:
-    """Unpickling this creates a file: a stand-in for code an untrusted file could run."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __reduce__(self):
-        return (Path.touch, (self.path,))
 
 
 def _hostile_files(folder: Path) -> dict[str, Path]:
