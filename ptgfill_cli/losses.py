@@ -13,6 +13,11 @@ def valid_hole_l1(output: torch.Tensor, target: torch.Tensor, known: torch.Tenso
     return valid, hole
 
 
+def hole_squared_error(output: torch.Tensor, target: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+    """Mean squared error over the hole (a mean over all pixels, as ``valid_hole_l1``)."""
+    return F.mse_loss((1 - known) * output, (1 - known) * target)
+
+
 def total_variation(image: torch.Tensor) -> torch.Tensor:
     """Mean absolute difference to the horizontal, vertical and both diagonal neighbours."""
     horizontal = (image[..., :, 1:] - image[..., :, :-1]).abs().mean()

@@ -17,6 +17,7 @@ FLAG_FOR_SETTING: dict[str, str] = {
     "sources": "DATA",
     "losses.valid": "--w-valid",
     "losses.hole": "--w-hole",
+    "losses.hole_mse": "--w-hole-mse",
     "losses.perceptual": "--w-perceptual",
     "losses.style": "--w-style",
     "losses.tv": "--w-tv",

@@ -58,6 +58,7 @@ def command(
     lr_schedule: Schedule = typer.Option(_RUN.lr_schedule, help="After the warm-up (cosine decays to 1 % of the rate at the last of --steps; a --time-limit cut ends it early)."),
     w_valid: float = typer.Option(_LOSSES.valid, help=with_range("Weight of the known-region L1.", range_text('losses.valid'))),
     w_hole: float = typer.Option(_LOSSES.hole, help=with_range("Weight of the hole-region L1.", range_text('losses.hole'))),
+    w_hole_mse: float = typer.Option(_LOSSES.hole_mse, help=with_range("Weight of a hole-region squared error (not the paper's; PSNR rewards it).", range_text('losses.hole_mse'))),
     w_perceptual: Optional[float] = typer.Option(None, help=with_range(f"Weight of the perceptual loss (default: {_PERCEPTUAL_DEFAULTS}; vgg's is the published one).", range_text('losses.perceptual'))),
     w_style: Optional[float] = typer.Option(None, help=with_range(f"Weight of the style loss (default: {_STYLE_DEFAULTS}; vgg's is the published one).", range_text('losses.style'))),
     w_tv: float = typer.Option(_LOSSES.tv, help=with_range("Weight of the total-variation loss.", range_text('losses.tv'))),
@@ -100,7 +101,7 @@ def command(
         raise SettingError("time_limit", str(error)) from None
     preset, attention, mode, lr_schedule, perceptual = (
         choice.value for choice in (preset, attention, mode, lr_schedule, perceptual))
-    losses = loss_weights_for(perceptual, valid=w_valid, hole=w_hole, perceptual=w_perceptual, style=w_style,
+    losses = loss_weights_for(perceptual, valid=w_valid, hole=w_hole, hole_mse=w_hole_mse, perceptual=w_perceptual, style=w_style,
                               tv=w_tv, coarse=w_coarse, adversarial=w_adversarial)
     config = TrainConfig(
         out_dir=str(out), preset=preset, attention=attention, size=size, load_size=load_size,

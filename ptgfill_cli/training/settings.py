@@ -26,10 +26,12 @@ LR_SCHEDULES: tuple[str, ...] = ("constant", "cosine")
 @dataclass(frozen=True)
 class LossWeights:
     """The published weights (``L_refined = valid + 6 hole + 0.05 perceptual + 120 style + 0.05 tv``,
-    coarse ``valid + 6 hole``, adversarial 0.1)."""
+    coarse ``valid + 6 hole``, adversarial 0.1). ``hole_mse`` is not the paper's: a squared-error
+    term over the hole (0 by default), which PSNR, a squared-error measure, rewards directly."""
 
     valid: float = 1.0
     hole: float = 6.0
+    hole_mse: float = 0.0
     perceptual: float = 0.05
     style: float = 120.0
     tv: float = 0.05

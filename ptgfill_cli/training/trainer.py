@@ -30,6 +30,7 @@ from ..errors import PTGFillError, SettingError, WeightsError, first_line
 from ..losses import (
     discriminator_hinge,
     generator_adversarial,
+    hole_squared_error,
     perceptual_and_style,
     total_variation,
     valid_hole_l1,
@@ -259,6 +260,9 @@ class Trainer:
         tv = total_variation(comp)
         total = weights.valid * valid + weights.hole * hole + weights.tv * tv
         parts = {"valid": valid, "hole": hole, "tv": tv}
+        if weights.hole_mse > 0:
+            parts["hole_mse"] = hole_squared_error(refined, gt, known)
+            total = total + weights.hole_mse * parts["hole_mse"]
         if self.features is not None:
             perceptual, style = perceptual_and_style(self.features(refined), self.features(comp), self.features(gt))
             total = total + weights.perceptual * perceptual + weights.style * style

@@ -18,7 +18,7 @@ import torch.multiprocessing as mp
 
 from ptgfill_cli.data.datasets import list_images
 from ptgfill_cli.training.samples import GeneratedMasks, InpaintingSamples
-from ptgfill_cli.training.settings import TrainConfig
+from ptgfill_cli.training.settings import LossWeights, TrainConfig
 from ptgfill_cli.training.trainer import COSINE_FLOOR, Trainer, export_checkpoint, learning_rate_scale
 from ptgfill_cli.errors import PTGFillError
 from tests.conftest import EXAMPLES, REPO_ROOT
@@ -305,3 +305,19 @@ def test_resume_refuses_foreign_random_and_too_long_checkpoints(tmp_path):
             trainer.resume(str(path))
         assert "\n" not in str(error.value) and str(path) in str(error.value)
     assert checkpoint.is_file()
+
+
+def test_hole_squared_error_adds_its_weighted_term_to_the_generator_loss(tmp_path):
+    gt, known = _batch()
+    records = {}
+    for weight in (0.0, 40.0):
+        torch.manual_seed(0)
+        trainer = Trainer(_config(tmp_path / str(weight), steps=1, mode="generator",
+                                  losses=LossWeights(hole_mse=weight)), _samples())
+        with torch.no_grad():
+            refined = trainer.g_model(gt * known, known).refined.float()
+        records[weight] = trainer.train_step(gt, known)
+    assert "hole_mse" not in records[0.0]
+    expected = float((((1 - known) * (refined - gt)) ** 2).mean())
+    assert records[40.0]["hole_mse"] == pytest.approx(expected, rel=1e-4)
+    assert records[40.0]["loss_g"] == pytest.approx(records[0.0]["loss_g"] + 40.0 * expected, rel=1e-4)
