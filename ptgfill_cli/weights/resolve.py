@@ -93,10 +93,13 @@ class LoadedModel:
 
 
 def resolve_model_file(
-    spec: str | None = None, manifest_path: str | Path | None = None
+    spec: str | os.PathLike[str] | None = None, manifest_path: str | Path | None = None
 ) -> ResolvedModel:
     """Find the weights file for a ``--model`` value (see the module docstring),
-    downloading and verifying it if it comes from the Hub."""
+    downloading and verifying it if it comes from the Hub. A ``Path`` is a weights file."""
+    if isinstance(spec, os.PathLike):  # always a file, even a bare "model" a name would shadow
+        spec = os.fspath(spec)
+        spec = spec if _reads_as_path(spec) else os.path.join(".", spec)
     if spec is None:
         return _resolve_default(load_manifest(manifest_path))
     if not spec.strip():
@@ -126,7 +129,7 @@ def resolve_model_file(
 
 
 def load_model(
-    spec: str | None = None,
+    spec: str | os.PathLike[str] | None = None,
     device: str | torch.device = "cpu",
     manifest_path: str | Path | None = None,
 ) -> LoadedModel:

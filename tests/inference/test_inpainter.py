@@ -271,7 +271,7 @@ def test_bad_options_are_refused(generator):
         Inpainter(generator, precision="fp8")
 
 
-def test_from_pretrained_loads_a_saved_model(generator, tmp_path):
+def test_from_pretrained_loads_a_saved_model(generator, tmp_path, monkeypatch):
     from ptgfill_cli.weights.store import save_model
 
     path = save_model(generator, tmp_path / "lite.safetensors")
@@ -283,6 +283,15 @@ def test_from_pretrained_loads_a_saved_model(generator, tmp_path):
         inpainter.inpaint(rgb, hole_mask).pixels,
         Inpainter(generator, strategy="crop").inpaint(rgb, hole_mask).pixels,
     )
+    # A Path is a file or folder (was an AttributeError), even one named as an installed model.
+    assert Inpainter.from_pretrained(path).name == "lite"
+    folder = tmp_path / "ptgfill-lite-general"
+    folder.mkdir()
+    path.rename(folder / "model.safetensors")
+    monkeypatch.chdir(tmp_path)
+    loaded = Inpainter.from_pretrained(Path("ptgfill-lite-general"))
+    ours = dict(generator.named_parameters())
+    assert all(torch.equal(value, ours[name]) for name, value in loaded.generator.named_parameters())
 
 
 def test_array_images_keep_their_layout(generator):
