@@ -9,6 +9,9 @@ on its holes alone.
   ``torch.inference_mode()``, on the model's device.
 - ``OnnxMethod``: an ONNX file made by ``ptgfill export``, on onnxruntime (for
   measuring what an fp16 or 8-bit export costs in quality).
+- With ``flip_average`` both average each fill with the mirrored fill of the mirrored image
+  (``inference.flip_average``) and are named with ``+flip``, so their results never mix with
+  the plain model's in a result store.
 - ``OpenCVMethod``: ``cv2.inpaint`` on the 8-bit RGB image with an 8-bit hole mask,
   radius 3: ``opencv-telea`` (Telea 2004, fast marching) and ``opencv-ns`` (Bertalmio
   et al. 2001, Navier-Stokes).
@@ -25,12 +28,14 @@ import torch
 
 from ..data.grids import to_uint8
 from ..errors import PTGFillError
+from ..inference.flip_average import flip_averaged
 from ..models.generator import PTGFillGenerator
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..inference.onnx_network import OnnxNetwork
 
 OPENCV_RADIUS = 3
+FLIP_SUFFIX = "+flip"  # a flip-averaged network's method name ends with it
 OPENCV_METHODS: dict[str, tuple[int, str]] = {
     "opencv-telea": (cv2.INPAINT_TELEA, "OpenCV Telea (fast marching), radius 3"),
     "opencv-ns": (cv2.INPAINT_NS, "OpenCV Navier-Stokes, radius 3"),
@@ -75,12 +80,17 @@ class PTGFillMethod:
     generator: PTGFillGenerator
     device: torch.device
     description: str
+    flip_average: bool = False
 
     def fill(self, image: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
         image, known = image.to(self.device, torch.float32), known.to(self.device, torch.float32)
+
+        def generate(image: torch.Tensor, known: torch.Tensor) -> tuple[torch.Tensor]:
+            return (self.generator(image * known, known).refined.float(),)
+
         with torch.inference_mode():
-            refined = self.generator(image * known, known).refined
-        return refined.float().cpu()
+            (refined,) = flip_averaged(generate, image, known) if self.flip_average else generate(image, known)
+        return refined.cpu()
 
     def check_size(self, height: int, width: int) -> None:
         multiple, smallest = self.generator.config.size_multiple, self.generator.config.min_side
@@ -98,10 +108,13 @@ class OnnxMethod:
     name: str
     network: OnnxNetwork
     description: str
+    flip_average: bool = False
 
     def fill(self, image: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
-        known = known.float()
-        refined, _ = self.network.generate((image.float() * known).numpy(), known.numpy())
+        known = known.float().numpy()
+        image = image.float().numpy() * known
+        run = self.network.generate
+        refined, _ = flip_averaged(run, image, known) if self.flip_average else run(image, known)
         return torch.from_numpy(refined).float()
 
     def check_size(self, height: int, width: int) -> None:
@@ -112,33 +125,36 @@ class OnnxMethod:
             raise PTGFillError(f"{self.name}: the evaluation size {height}x{width} is not {rule}; pick another --size")
 
 
-def build_method(spec: str | None, device: torch.device) -> InpaintingMethod:
+def build_method(spec: str | None, device: torch.device, flip_average: bool = False) -> InpaintingMethod:
     """``opencv-telea`` / ``opencv-ns``, an exported ``.onnx`` file, or a PTG-Fill model (NAME,
-    PATH or hf://...; None: the default model) loaded with ``load_model``."""
+    PATH or hf://...; None: the default model) loaded with ``load_model``. ``flip_average``
+    applies to the networks (named with ``+flip``), not to OpenCV."""
     if spec in OPENCV_METHODS:
         flag, description = OPENCV_METHODS[spec]
         return OpenCVMethod(spec, flag, description)
+    suffix, averaged = (FLIP_SUFFIX, ", each fill averaged with the mirrored one's") if flip_average else ("", "")
     if spec is not None and spec.endswith(".onnx"):
         from pathlib import Path
 
         from ..inference.onnx_network import OnnxNetwork
 
         network = OnnxNetwork(spec, device=str(device))
-        return OnnxMethod(Path(spec).name, network,
-                          f"PTG-Fill {network.name} exported to ONNX ({network.info.weights} weights), onnxruntime: {spec}")
+        return OnnxMethod(Path(spec).name + suffix, network,
+                          f"PTG-Fill {network.name} exported to ONNX ({network.info.weights} weights), "
+                          f"onnxruntime: {spec}{averaged}", flip_average)
     from ..weights.resolve import load_model
 
     loaded = load_model(spec, device)
-    return PTGFillMethod(loaded.name, loaded.generator.prepare_for_inference(), device,
-                         f"PTG-Fill {loaded.name} ({loaded.origin}: {loaded.source})")
+    return PTGFillMethod(loaded.name + suffix, loaded.generator.prepare_for_inference(), device,
+                         f"PTG-Fill {loaded.name} ({loaded.origin}: {loaded.source}){averaged}", flip_average)
 
 
-def build_methods(specs: list[str | None], device: torch.device) -> list[InpaintingMethod]:
+def build_methods(specs: list[str | None], device: torch.device, flip_average: bool = False) -> list[InpaintingMethod]:
     """The methods ``specs`` name, in order; names made unique with ``#2``, ``#3``..."""
     methods: list[InpaintingMethod] = []
     seen: dict[str, int] = {}
     for spec in specs:
-        method = build_method(spec, device)
+        method = build_method(spec, device, flip_average)
         count = seen.get(method.name, 0) + 1
         seen[method.name] = count
         if count > 1:

@@ -11,6 +11,7 @@ the ONNX path runs where torch is not installed.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from ..data.image_io import (
     mask_from_alpha,
 )
 from ..data.masks import composite, dilate_holes
+from .flip_average import flip_averaged
 from ..errors import InputError, PTGFillError, SettingError
 from ..runtime.memory import FALLBACK_MAX_SIDE, available_bytes, fill_bytes, gigabytes
 from .working import (
@@ -137,7 +139,8 @@ class Inpainter:
     choose the working image (see ``ptgfill_cli.inference.working``); ``batch_size`` is
     how many same-size working images go through the network together; ``dilate`` grows
     every hole by that many pixels before the fill (the result's ``hole_mask`` is the grown
-    one: pixels outside it are the input's).
+    one: pixels outside it are the input's); ``flip_average`` averages every fill with the
+    mirrored fill of the mirrored image (``inference.flip_average``), for twice the network time.
     """
 
     def __init__(
@@ -154,6 +157,7 @@ class Inpainter:
         precision: str = "fp32",
         compile: bool = False,
         dilate: int = 0,
+        flip_average: bool = False,
     ) -> None:
         if dilate < 0:
             raise ValueError(f"dilate must be 0 or more pixels, not {dilate}")
@@ -184,6 +188,7 @@ class Inpainter:
         self.crop_margin = crop_margin
         self.batch_size = batch_size
         self.dilate = dilate
+        self.flip_average = flip_average
         self.name = name
 
     @property
@@ -197,7 +202,7 @@ class Inpainter:
     @classmethod
     def from_pretrained(
         cls,
-        model: str | None = None,
+        model: str | os.PathLike[str] | None = None,
         *,
         device: "str | torch.device" = "auto",
         backend: str = "torch",
@@ -205,7 +210,7 @@ class Inpainter:
         **options: Any,
     ) -> "Inpainter":
         """An Inpainter over a model name, path or ``hf://owner/repo[/file][@revision]``
-        (None: the default model); with ``backend="onnxruntime"``, over an ONNX file made
+        (None: the default model; a ``Path`` is a file); with ``backend="onnxruntime"``, over an ONNX file made
         by ``ptgfill export``. ``threads``: CPU threads for the network (for torch, the
         process-wide ``torch.set_num_threads``). ``options`` are the constructor's."""
         if backend not in BACKENDS:
@@ -351,7 +356,10 @@ class Inpainter:
     def _generate(self, batch: Sequence[WorkingPiece]) -> tuple[np.ndarray, np.ndarray]:
         image = np.stack([piece.image for piece in batch])
         known = np.stack([piece.known for piece in batch])
-        refined, coarse = self.network.generate(image, known)
+        if self.flip_average:
+            refined, coarse = flip_averaged(self.network.generate, image, known)
+        else:
+            refined, coarse = self.network.generate(image, known)
         if not (np.isfinite(refined).all() and np.isfinite(coarse).all()):
             raise PTGFillError(f"the network's output ({self.network.backend}) holds NaN or infinite values; "
                                "nothing was written")

@@ -238,11 +238,15 @@ def test_option_defaults_are_the_engine_defaults():
     import inspect
 
     from ptgfill_cli.cli.inpaint import command
+    from ptgfill_cli.inference.inpainter import Inpainter
     from ptgfill_cli.inference.working import DEFAULT_CROP_MARGIN, DEFAULT_MAX_SIDE
 
     parameters = inspect.signature(command).parameters
     assert parameters["max_side"].default == DEFAULT_MAX_SIDE
     assert parameters["crop_margin"].default == DEFAULT_CROP_MARGIN
+    engine = inspect.signature(Inpainter).parameters
+    assert parameters["flip_average"].default == engine["flip_average"].default
+    assert parameters["dilate"].default == engine["dilate"].default
 
 
 def test_bad_option_values_are_usage_errors(tmp_path):
@@ -337,3 +341,18 @@ def test_the_line_says_what_the_network_worked_on_in_height_x_width(model_path, 
     result = invoke(tmp_path / "photo.png", "-m", tmp_path / "mask.png", "-o", tmp_path / "out.png", "--model", model_path)
     assert result.exit_code == 0, result.output
     assert "whole image, working 64x64 (padded from 48x64)" in result.stderr
+
+
+def test_flip_average_fills_as_the_library_does_and_keeps_the_rest(model_path, tmp_path):
+    from ptgfill_cli.inference.inpainter import Inpainter
+
+    rgb = write_photo(tmp_path / "a.png", size=(64, 64))
+    hole = write_mask(tmp_path / "mask.png", size=(64, 64))
+    for flag in ([], ["--flip-average"]):
+        out = tmp_path / f"filled{len(flag)}.png"
+        result = invoke(tmp_path / "a.png", "-m", tmp_path / "mask.png", "-o", out, "--model", model_path, *flag)
+        assert result.exit_code == 0, result.output
+    plain, averaged = (np.asarray(Image.open(tmp_path / f"filled{n}.png")) for n in (0, 1))
+    expected = Inpainter.from_pretrained(str(model_path), flip_average=True).inpaint(rgb, hole).pixels
+    assert np.array_equal(averaged, expected)
+    assert np.array_equal(averaged[~hole], rgb[~hole]) and not np.array_equal(averaged, plain)

@@ -269,3 +269,18 @@ def test_garbage_and_tampered_pairs_files_are_refused_before_any_work(tmp_path: 
         with pytest.raises(PTGFillError, match=message) as error:
             evaluate(replace(first, output=tmp_path / name, pairs_file=path, limit=None), baselines())
         assert "\n" not in str(error.value) and not (tmp_path / name).exists(), name
+
+
+def test_flip_averaged_methods_are_named_apart_and_fill_with_the_mean_of_both_fills(tmp_path: Path) -> None:
+    model_file = save_model(build_generator("lite", seed=0), tmp_path / "m.safetensors")
+    (plain,) = build_methods([str(model_file)], torch.device("cpu"))
+    averaged, telea = build_methods([str(model_file), "opencv-telea"], torch.device("cpu"), flip_average=True)
+    assert (plain.name, averaged.name, telea.name) == ("m", "m+flip", "opencv-telea")
+    assert averaged.flip_average and "mirrored" in averaged.description
+    truth = torch.from_numpy(fit_image(read_rgb(EXAMPLES / "chelsea.png"), 64, "crop")).permute(2, 0, 1)[None] / 255
+    known = torch.ones(1, 1, 64, 64)
+    known[..., 10:30, 5:25] = 0
+    expected = (plain.fill(truth, known) + plain.fill(truth.flip(-1), known.flip(-1)).flip(-1)) / 2
+    assert torch.allclose(averaged.fill(truth, known), expected, atol=1e-5)
+    result = evaluate(settings_for(tmp_path, limit=1, buckets=((0.1, 0.2),)), [plain, averaged])
+    assert {row.method for row in result.rows} == {"m", "m+flip"}
