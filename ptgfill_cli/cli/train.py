@@ -101,8 +101,8 @@ def command(
         raise SettingError("time_limit", str(error)) from None
     preset, attention, mode, lr_schedule, perceptual = (
         choice.value for choice in (preset, attention, mode, lr_schedule, perceptual))
-    losses = loss_weights_for(perceptual, valid=w_valid, hole=w_hole, hole_mse=w_hole_mse, perceptual=w_perceptual, style=w_style,
-                              tv=w_tv, coarse=w_coarse, adversarial=w_adversarial)
+    losses = loss_weights_for(perceptual, valid=w_valid, hole=w_hole, hole_mse=w_hole_mse, perceptual=w_perceptual,
+                              style=w_style, tv=w_tv, coarse=w_coarse, adversarial=w_adversarial)
     config = TrainConfig(
         out_dir=str(out), preset=preset, attention=attention, size=size, load_size=load_size,
         batch_size=batch_size, steps=steps, mode=mode, lr_g=lr_g, lr_d=lr_d, lr_warmup=lr_warmup,

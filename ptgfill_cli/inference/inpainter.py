@@ -29,9 +29,9 @@ from ..data.image_io import (
     mask_from_alpha,
 )
 from ..data.masks import composite, dilate_holes
-from .flip_average import flip_averaged
 from ..errors import InputError, PTGFillError, SettingError
 from ..runtime.memory import FALLBACK_MAX_SIDE, available_bytes, fill_bytes, gigabytes
+from .flip_average import flip_averaged
 from .working import (
     DEFAULT_CROP_MARGIN,
     DEFAULT_MAX_SIDE,
@@ -210,8 +210,8 @@ class Inpainter:
         **options: Any,
     ) -> "Inpainter":
         """An Inpainter over a model name, path or ``hf://owner/repo[/file][@revision]``
-        (None: the default model; a ``Path`` is a file); with ``backend="onnxruntime"``, over an ONNX file made
-        by ``ptgfill export``. ``threads``: CPU threads for the network (for torch, the
+        (None: the default model; a ``Path`` is a file or folder); with ``backend="onnxruntime"``,
+        over an ONNX file made by ``ptgfill export``. ``threads``: CPU threads for the network (for torch, the
         process-wide ``torch.set_num_threads``). ``options`` are the constructor's."""
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")

@@ -96,8 +96,8 @@ def resolve_model_file(
     spec: str | os.PathLike[str] | None = None, manifest_path: str | Path | None = None
 ) -> ResolvedModel:
     """Find the weights file for a ``--model`` value (see the module docstring),
-    downloading and verifying it if it comes from the Hub. A ``Path`` is a weights file."""
-    if isinstance(spec, os.PathLike):  # always a file, even a bare "model" a name would shadow
+    downloading and verifying it if it comes from the Hub. A ``Path`` is a file or folder, never a name."""
+    if isinstance(spec, os.PathLike):  # a bare "ptgfill-lite-general" would otherwise read as the name
         spec = os.fspath(spec)
         spec = spec if _reads_as_path(spec) else os.path.join(".", spec)
     if spec is None:
