@@ -30,7 +30,7 @@ from .runtime.precision import AUTOCAST_DTYPES, compiled_for_inference
 if TYPE_CHECKING:  # pragma: no cover
     from .inference.onnx_network import OnnxNetwork
 
-INPAINT_PATHS = ("inpaint path", "inpaint path (serial)")  # overlapped, serial
+INPAINT_PATHS = ("inpaint path", "inpaint path (serial)", "inpaint path (flip-average)")  # overlapped, serial, flipped
 EAGER = "ptgfill eager"  # beside a compiled "ptgfill", the same network uncompiled
 ONNXRUNTIME = "onnxruntime"  # the network exported to ONNX (fp32), on onnxruntime's CPU provider
 
@@ -347,11 +347,12 @@ def onnx_network_for(model: torch.nn.Module, threads: int | None = None) -> Onnx
 def benchmark_inpaint_path(
     model: torch.nn.Module, model_name: str, size: int, device: torch.device, *, precision: str = "fp32",
     images: int = 4, warmup: int = 1, repeats: int = 3, channels_last: bool | None = None,
-    overlap: bool = True, compile_model: bool = False,
+    overlap: bool = True, compile_model: bool = False, flip_average: bool = False,
 ) -> BenchmarkResult:
     """Time what ``ptgfill inpaint`` does for a folder of ``images`` JPEG photos of
     ``size`` x ``size`` with one PNG mask: decode, prepare, network, composite, encode,
-    write. ``median_s`` is per image; ``overlap`` as in ``run_file_jobs``."""
+    write. ``median_s`` is per image; ``overlap`` as in ``run_file_jobs``; ``flip_average`` as
+    ``inpaint --flip-average`` (overlapped)."""
     import tempfile
 
     from PIL import Image
@@ -362,7 +363,8 @@ def benchmark_inpaint_path(
 
     image, known = benchmark_inputs(size, 1)
     inpainter = Inpainter(
-        model, device=device, precision=precision, channels_last=channels_last, compile=compile_model
+        model, device=device, precision=precision, channels_last=channels_last, compile=compile_model,
+        flip_average=flip_average,
     )
     with tempfile.TemporaryDirectory(prefix="ptgfill-benchmark-") as folder:
         root = Path(folder)
@@ -380,7 +382,7 @@ def benchmark_inpaint_path(
                     raise RuntimeError(result.error)
 
         timing = time_callable(run, device, warmup, repeats)
-    name = INPAINT_PATHS[0] if overlap else INPAINT_PATHS[1]
+    name = INPAINT_PATHS[2] if flip_average else INPAINT_PATHS[0] if overlap else INPAINT_PATHS[1]
     return _result(name, model_name, size, 1, device, precision, [t / images for t in timing.times], timing.memory)
 
 

@@ -111,3 +111,22 @@ def test_a_cpu_benchmark_that_would_not_fit_in_free_memory_is_refused_first(monk
         benchmark.check_fits_in_memory(model, 4096, 1, torch.device("cpu"))
     benchmark.check_fits_in_memory(model, 512, 1, torch.device("cpu"))  # 0.2 GB: fits
     benchmark.check_fits_in_memory(model, 4096, 1, torch.device("meta"))  # not the system's memory
+
+
+@pytest.mark.parametrize("flip_average", [False, True])
+def test_the_flip_averaged_inpaint_path_runs_two_passes_per_image(monkeypatch, flip_average: bool):
+    from ptgfill_cli.benchmark import benchmark_inpaint_path
+    from ptgfill_cli.inference import inpainter
+
+    calls, original = [], inpainter.flip_averaged
+
+    def counting(generate, image, known):
+        calls.append(image.shape)
+        return original(generate, image, known)
+
+    monkeypatch.setattr(inpainter, "flip_averaged", counting)
+    model = build_generator(preset("lite"))
+    result = benchmark_inpaint_path(model, "lite", 64, torch.device("cpu"), images=2, warmup=0, repeats=1,
+                                    flip_average=flip_average)
+    assert result.implementation == ("inpaint path (flip-average)" if flip_average else "inpaint path")
+    assert len(calls) == (2 if flip_average else 0)  # one flip-averaged fill per image

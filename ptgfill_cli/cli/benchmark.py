@@ -27,6 +27,7 @@ def command(
     backend: List[Backend] = typer.Option([Backend.torch], "--backend", help="torch, and onnxruntime to also time the generator exported to ONNX (fp32, CPU) in the same run; repeatable."),
     channels_last: Optional[bool] = typer.Option(None, "--channels-last/--no-channels-last", show_default=False, help="Channels-last memory format (default: on for CPU, as inpaint)."),
     inpaint_path: bool = typer.Option(True, help="Also time the whole inpaint path (decode to encode), overlapped and serial."),
+    flip_average: bool = typer.Option(False, "--flip-average", help="Also time the inpaint path with inpaint --flip-average (two network passes per image), even with --no-inpaint-path."),
     path_images: int = typer.Option(4, help=with_range("Images per timed run of the inpaint path.", range_text("path_images"))),
     threads: Optional[int] = typer.Option(None, help=f"CPU threads of torch and onnxruntime, {range_text('threads')} (default: their choice, one per core)."),
     peak_gflops: Optional[float] = typer.Option(None, min=0.001, help="The device's peak GFLOP/s at this precision (its spec sheet): adds the fraction of peak reached."),
@@ -68,6 +69,11 @@ def command(
                         generator, name, s, target, precision=precision, images=path_images, warmup=1,
                         repeats=repeats, channels_last=channels_last, overlap=overlap, compile_model=compile_model,
                     ))
+            if flip_average:
+                results.append(benchmark_inpaint_path(
+                    generator, name, s, target, precision=precision, images=path_images, warmup=1,
+                    repeats=repeats, channels_last=channels_last, compile_model=compile_model, flip_average=True,
+                ))
     ratios = speedups(results)
     if json_output:
         rows = [r.to_dict() for r in results]

@@ -40,6 +40,19 @@ def test_benchmark_table_shows_the_arithmetic_rate():
     assert "GFLOP/s" in result.output and "of peak" in result.output and "spread s" in result.output
 
 
+def test_flip_average_times_the_inpaint_path_with_two_passes():
+    result = CliRunner().invoke(
+        app, ["benchmark", "--model", "lite", "--size", "64", "--warmup", "0", "--repeats", "1", "--json",
+              "--no-compare", "--no-inpaint-path", "--flip-average", "--path-images", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert [r["implementation"] for r in report["results"]] == ["ptgfill", "inpaint path (flip-average)"]
+    flipped = report["results"][1]
+    assert flipped["median_s"] > 0 and flipped["gflop"] is None
+    assert report["speedups"] == []  # the inpaint path is not a rival of the generator
+
+
 def test_benchmark_rejects_a_missing_device():
     result = CliRunner().invoke(app, ["benchmark", "--device", "cuda", "--size", "64"])
     assert result.exit_code == 2
