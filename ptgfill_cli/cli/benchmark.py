@@ -52,6 +52,9 @@ def command(
     if threads:
         torch.set_num_threads(threads)
     target = resolve_device(device)
+    path_variants = [{"overlap": overlap} for overlap in ((True, False) if compare else (True,))] if inpaint_path else []
+    if flip_average:
+        path_variants.append({"flip_average": True})
     results = []
     for position, spec in enumerate(model):
         generator, name = load_benchmark_model(spec, attention)
@@ -63,16 +66,10 @@ def command(
                     compare=compare, compile_model=compile_model, channels_last=channels_last,
                     telea=compare and position == 0, onnx_network=onnx_network,
                 )
-            if inpaint_path:
-                for overlap in (True, False) if compare else (True,):
-                    results.append(benchmark_inpaint_path(
-                        generator, name, s, target, precision=precision, images=path_images, warmup=1,
-                        repeats=repeats, channels_last=channels_last, overlap=overlap, compile_model=compile_model,
-                    ))
-            if flip_average:
+            for variant in path_variants:
                 results.append(benchmark_inpaint_path(
                     generator, name, s, target, precision=precision, images=path_images, warmup=1,
-                    repeats=repeats, channels_last=channels_last, compile_model=compile_model, flip_average=True,
+                    repeats=repeats, channels_last=channels_last, compile_model=compile_model, **variant,
                 ))
     ratios = speedups(results)
     if json_output:

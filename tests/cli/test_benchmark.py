@@ -40,7 +40,7 @@ def test_benchmark_table_shows_the_arithmetic_rate():
     assert "GFLOP/s" in result.output and "of peak" in result.output and "spread s" in result.output
 
 
-def test_flip_average_times_the_inpaint_path_with_two_passes():
+def test_flip_average_adds_a_flip_averaged_inpaint_path_row():
     result = CliRunner().invoke(
         app, ["benchmark", "--model", "lite", "--size", "64", "--warmup", "0", "--repeats", "1", "--json",
               "--no-compare", "--no-inpaint-path", "--flip-average", "--path-images", "2"]
