@@ -78,16 +78,17 @@ class FillSummary:
     strategy: str  # original, resize, crop, or copy when there was no hole
     working_sizes: list[tuple[int, int]]  # (H, W) of each network input
     note: str | None = None  # why it was filled otherwise than asked (a memory fallback)
+    upscaled: bool = False  # thin holes: the network ran on the working image enlarged
 
     @classmethod
     def of(cls, result: InpaintResult) -> "FillSummary":
         return cls(result.image.width, result.image.height, result.hole_ratio, result.strategy,
-                   list(result.working_sizes), result.note)
+                   list(result.working_sizes), result.note, result.upscaled)
 
     def to_dict(self) -> dict[str, Any]:
         return {"width": self.width, "height": self.height, "hole_ratio": round(self.hole_ratio, 6),
                 "strategy": self.strategy, "working_sizes": [list(size) for size in self.working_sizes],
-                **({"note": self.note} if self.note else {})}
+                "upscaled": self.upscaled, **({"note": self.note} if self.note else {})}
 
 
 @dataclass

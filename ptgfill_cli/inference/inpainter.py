@@ -30,8 +30,10 @@ from ..data.image_io import (
 )
 from ..data.masks import composite, dilate_holes
 from ..errors import InputError, PTGFillError, SettingError
+from ..runtime.choices import DEFAULT_UPSCALE
 from ..runtime.memory import FALLBACK_MAX_SIDE, available_bytes, fill_bytes, gigabytes
 from .flip_average import flip_averaged
+from .upscale import FACTOR, check_mode, fill_upscaled_where, wants_upscale
 from .working import (
     DEFAULT_CROP_MARGIN,
     DEFAULT_MAX_SIDE,
@@ -78,10 +80,11 @@ class InpaintResult:
     image: LoadedImage
     hole_mask: np.ndarray  # (H, W) bool, True = hole
     strategy: str  # original, resize, crop, or copy when there was no hole
-    working_sizes: list[tuple[int, int]]  # (H, W) of each network input; none for copy
+    working_sizes: list[tuple[int, int]]  # (H, W) of each working piece, before any enlargement; none for copy
     seconds: float
     coarse: LoadedImage | None = None  # the coarse network's fill, when asked for
     note: str | None = None  # why the fill worked otherwise than asked (a memory fallback)
+    upscaled: bool = False  # thin holes: the network ran on the working image enlarged (see upscale)
 
     @property
     def pixels(self) -> np.ndarray:
@@ -102,6 +105,7 @@ class InpaintResult:
             "hole_ratio": round(self.hole_ratio, 6),
             "strategy": self.strategy,
             "working_sizes": [list(size) for size in self.working_sizes],
+            "upscaled": self.upscaled,
             "seconds": round(self.seconds, 4),
             **({"note": self.note} if self.note else {}),
         }
@@ -114,6 +118,7 @@ class WorkingPiece:
     plan: WorkingPlan
     image: np.ndarray  # (3, H, W) float32 in [0, 1]
     known: np.ndarray  # (1, H, W) float32, 1 = known
+    upscaled: bool = False  # run enlarged FACTOR times (thin holes, see upscale)
 
 
 @dataclass
@@ -140,7 +145,8 @@ class Inpainter:
     how many same-size working images go through the network together; ``dilate`` grows
     every hole by that many pixels before the fill (the result's ``hole_mask`` is the grown
     one: pixels outside it are the input's); ``flip_average`` averages every fill with the
-    mirrored fill of the mirrored image (``inference.flip_average``), for twice the network time.
+    mirrored fill of the mirrored image (``inference.flip_average``), for twice the network time;
+    ``upscale`` (auto, thin, off) fills images with thin holes enlarged 2x (``inference.upscale``).
     """
 
     def __init__(
@@ -158,6 +164,7 @@ class Inpainter:
         compile: bool = False,
         dilate: int = 0,
         flip_average: bool = False,
+        upscale: str = DEFAULT_UPSCALE,
     ) -> None:
         if dilate < 0:
             raise ValueError(f"dilate must be 0 or more pixels, not {dilate}")
@@ -167,6 +174,7 @@ class Inpainter:
             raise ValueError(f"crop_margin must not be negative, not {crop_margin}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+        check_mode(upscale)
         if hasattr(generator, "generate"):
             if device is not None or channels_last is not None or precision != "fp32" or compile:
                 raise ValueError("device, channels_last, precision and compile apply to a PyTorch generator, "
@@ -189,6 +197,8 @@ class Inpainter:
         self.batch_size = batch_size
         self.dilate = dilate
         self.flip_average = flip_average
+        # A fixed-size ONNX export takes one input size only, so it is never enlarged.
+        self.upscale = "off" if self.network.fixed_size is not None else upscale
         self.name = name
 
     @property
@@ -284,7 +294,7 @@ class Inpainter:
         if shortfall is not None:
             plans = self._plan(hole_mask, "crop", self._fallback_side)
             note = f"{shortfall}: filled from crops around the holes of at most {self._fallback_side} pixels"
-        return PreparedImage(source, hole_mask, output_alpha, _pieces(source, hole_mask, plans),
+        return PreparedImage(source, hole_mask, output_alpha, self._pieces(source, hole_mask, plans),
                              time.perf_counter() - started, note)
 
     def cheaper(self, item: PreparedImage, reason: str) -> PreparedImage | None:
@@ -295,7 +305,7 @@ class Inpainter:
                                   for piece in item.pieces):
             return None
         started = time.perf_counter()
-        pieces = _pieces(item.source, item.hole_mask, self._plan(item.hole_mask, "crop", side))
+        pieces = self._pieces(item.source, item.hole_mask, self._plan(item.hole_mask, "crop", side))
         return PreparedImage(item.source, item.hole_mask, item.output_alpha, pieces,
                              item.seconds + time.perf_counter() - started,
                              f"{reason}: filled from crops around the holes of at most {side} pixels")
@@ -309,12 +319,20 @@ class Inpainter:
         if self.strategy == "crop" or not self.network.runs_on_cpu:
             return None
         working_pixels = max(plan.padded_size[0] * plan.padded_size[1] for plan in plans)
+        if self.upscale == "thin":  # it may be enlarged (auto enlarges only small images)
+            working_pixels *= FACTOR * FACTOR
         # The model is loaded already: only what the fill adds counts against free memory.
         need = fill_bytes(image_pixels, working_pixels, self.batch_size, process=False)
         available = available_bytes()
         if available is None or need <= available:
             return None
         return f"the whole image would need about {gigabytes(need)} and {gigabytes(available)} is free"
+
+    def _pieces(self, source: LoadedImage, hole_mask: np.ndarray, plans: Sequence[WorkingPlan]) -> list[WorkingPiece]:
+        pieces = [WorkingPiece(plan, *to_working(source.rgb, ~hole_mask, plan, source.max_value)) for plan in plans]
+        for piece in pieces:
+            piece.upscaled = wants_upscale(piece.known[0], self.upscale)
+        return pieces
 
     def _plan(self, hole_mask: np.ndarray, strategy: str, max_side: int) -> list[WorkingPlan]:
         multiple = self.network.size_multiple
@@ -334,10 +352,10 @@ class Inpainter:
         ``batch_size`` pieces of one working size, and composite the results."""
         outputs: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         network_seconds = [0.0] * len(prepared)
-        by_shape: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
+        by_shape: dict[tuple[tuple[int, int], bool], list[tuple[int, int]]] = defaultdict(list)
         for index, item in enumerate(prepared):
             for number, piece in enumerate(item.pieces):
-                by_shape[piece.plan.padded_size].append((index, number))
+                by_shape[piece.plan.padded_size, piece.upscaled].append((index, number))
         for keys in by_shape.values():
             for start in range(0, len(keys), self.batch_size):
                 chunk = keys[start : start + self.batch_size]
@@ -356,18 +374,16 @@ class Inpainter:
     def _generate(self, batch: Sequence[WorkingPiece]) -> tuple[np.ndarray, np.ndarray]:
         image = np.stack([piece.image for piece in batch])
         known = np.stack([piece.known for piece in batch])
-        if self.flip_average:
-            refined, coarse = flip_averaged(self.network.generate, image, known)
-        else:
-            refined, coarse = self.network.generate(image, known)
+        choices = [piece.upscaled for piece in batch]
+
+        def generate(image: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, ...]:
+            return fill_upscaled_where(self.network.generate, image, known, choices)
+
+        refined, coarse = flip_averaged(generate, image, known) if self.flip_average else generate(image, known)
         if not (np.isfinite(refined).all() and np.isfinite(coarse).all()):
             raise PTGFillError(f"the network's output ({self.network.backend}) holds NaN or infinite values; "
                                "nothing was written")
         return refined, coarse
-
-
-def _pieces(source: LoadedImage, hole_mask: np.ndarray, plans: Sequence[WorkingPlan]) -> list[WorkingPiece]:
-    return [WorkingPiece(plan, *to_working(source.rgb, ~hole_mask, plan, source.max_value)) for plan in plans]
 
 
 def as_loaded_image(image: ImageLike) -> LoadedImage:
@@ -416,6 +432,7 @@ def _composite(
         seconds=item.seconds + network_seconds + time.perf_counter() - started,
         coarse=None if coarse_rgb is None else item.source.with_pixels(coarse_rgb, item.output_alpha),
         note=item.note,
+        upscaled=any(piece.upscaled for piece in item.pieces),
     )
 
 

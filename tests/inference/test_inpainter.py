@@ -142,7 +142,7 @@ def test_pil_and_float_inputs(generator):
 
 def test_padding_for_sizes_that_are_not_multiples_of_32(recording):
     rgb = photo(size=(100, 75))
-    Inpainter(recording).inpaint(rgb, hole_mask_for(75, 100))
+    Inpainter(recording, upscale="off").inpaint(rgb, hole_mask_for(75, 100))
     assert recording.shapes == [(1, 3, 96, 128)]
 
 
@@ -174,7 +174,7 @@ def test_crop_of_many_scattered_holes_is_one_crop_scaled_to_max_side(recording):
     large = cv2.resize(photo("astronaut.png", (128, 96)), (2000, 1500), interpolation=cv2.INTER_CUBIC)
     hole_mask = np.zeros((1500, 2000), bool)
     hole_mask[50:1450:150, 50:1950:150] = True  # 10 x 13 specks, each its own crop at first
-    result = Inpainter(recording, strategy="crop", max_side=64, crop_margin=4).inpaint(large, hole_mask)
+    result = Inpainter(recording, strategy="crop", max_side=64, crop_margin=4, upscale="off").inpaint(large, hole_mask)
     assert recording.shapes == [(1, 3, 64, 64)]  # one box, 1409x1909 scaled to 47x64
     assert np.array_equal(result.pixels[~hole_mask], large[~hole_mask])
 
@@ -220,9 +220,9 @@ def test_alpha_is_kept_when_a_mask_is_given(generator):
 def test_batch_equals_one_by_one(recording):
     images = [photo(name, (96, 64)) for name in ("chelsea.png", "coffee.png", "astronaut.png")]
     hole_masks = [hole_mask_for(64, 96), np.roll(hole_mask_for(64, 96), 20, axis=1), hole_mask_for(64, 96)[::-1]]
-    one_by_one = [Inpainter(recording).inpaint(i, m).pixels for i, m in zip(images, hole_masks)]
+    one_by_one = [Inpainter(recording, upscale="off").inpaint(i, m).pixels for i, m in zip(images, hole_masks)]
     recording.shapes.clear()
-    batched = Inpainter(recording, batch_size=3).inpaint_batch(list(zip(images, hole_masks)))
+    batched = Inpainter(recording, batch_size=3, upscale="off").inpaint_batch(list(zip(images, hole_masks)))
     assert recording.shapes == [(3, 3, 64, 96)]
     for single, result in zip(one_by_one, batched):
         # Same network, batched BLAS: allow a rounding step, no more.
@@ -236,7 +236,7 @@ def test_batches_group_images_by_working_size(recording):
         (photo(size=(90, 60)), hole_mask_for(60, 90)),  # pads to 64x96 like the first
         (photo(size=(64, 64)), np.zeros((64, 64), bool)),  # no hole: no network
     ]
-    results = Inpainter(recording, batch_size=4).inpaint_batch(items)
+    results = Inpainter(recording, batch_size=4, upscale="off").inpaint_batch(items)
     assert sorted(recording.shapes) == [(1, 3, 64, 64), (2, 3, 64, 96)]
     assert [r.pixels.shape[:2] for r in results] == [(64, 96), (64, 64), (60, 90), (64, 64)]
     assert results[3].strategy == "copy"
@@ -253,10 +253,10 @@ def test_coarse_output_on_request(generator):
 
 
 def test_result_summary(generator):
-    result = Inpainter(generator).inpaint(photo(), hole_mask_for(75, 100))
+    result = Inpainter(generator, upscale="off").inpaint(photo(), hole_mask_for(75, 100))
     summary = result.to_dict()
     assert summary["width"] == 100 and summary["height"] == 75
-    assert summary["strategy"] == "original" and summary["working_sizes"] == [[96, 128]]
+    assert summary["strategy"] == "original" and summary["working_sizes"] == [[96, 128]] and not summary["upscaled"]
     assert 0 < summary["hole_ratio"] < 0.2 and summary["seconds"] > 0
 
 
@@ -306,7 +306,7 @@ def test_tiny_images(recording, shape):
     rgb = np.random.default_rng(0).integers(0, 256, (*shape, 3), dtype=np.uint8)
     hole_mask = np.zeros(shape, bool)
     hole_mask.flat[0] = True
-    result = Inpainter(recording).inpaint(rgb, hole_mask)
+    result = Inpainter(recording, upscale="off").inpaint(rgb, hole_mask)
     assert recording.shapes == [(1, 3, 64, 64)]
     assert np.array_equal(result.pixels[~hole_mask], rgb[~hole_mask])
 
