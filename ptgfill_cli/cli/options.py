@@ -12,7 +12,7 @@ from typing import Annotated, Any, Iterable
 import typer
 
 from ..config import ATTENTION_MODES
-from ..runtime.choices import DEVICE_CHOICES, PRECISIONS
+from ..runtime.choices import DEVICE_CHOICES, PRECISIONS, UPSCALE_MODES
 
 
 def choices(name: str, values: Iterable[str]) -> Any:
@@ -28,6 +28,7 @@ def with_range(text: str, allowed: str) -> str:
 
 Precision = choices("Precision", PRECISIONS)
 Attention = choices("Attention", ATTENTION_MODES)
+Upscale = choices("Upscale", UPSCALE_MODES)
 
 Device = Annotated[str, typer.Option("--device", help=f"Where the network runs: {DEVICE_CHOICES}.")]
 PrecisionChoice = Annotated[

@@ -343,6 +343,28 @@ def test_the_line_says_what_the_network_worked_on_in_height_x_width(model_path, 
     assert "whole image, working 64x64 (padded from 48x64)" in result.stderr
 
 
+def test_thin_holes_are_filled_enlarged_unless_told_not_to(model_path, tmp_path):
+    write_photo(tmp_path / "photo.png")
+    write_mask(tmp_path / "mask.png")  # a disc of radius 8: its pixels lie under 3 px from the known ones
+    records, lines = {}, {}
+    for mode in ("auto", "off"):
+        out = tmp_path / f"{mode}.png"
+        result = invoke(tmp_path / "photo.png", "-m", tmp_path / "mask.png", "-o", out, "--model", model_path,
+                        "--upscale", mode, "--json")
+        assert result.exit_code == 0, result.output
+        [records[mode]] = [json.loads(line) for line in result.stdout.splitlines()]
+        lines[mode] = invoke(tmp_path / "photo.png", "-m", tmp_path / "mask.png", "-o", out, "--model", model_path,
+                             "--upscale", mode, "--overwrite").stderr
+    assert records["auto"]["upscaled"] is True and records["off"]["upscaled"] is False
+    assert records["auto"]["working_sizes"] == records["off"]["working_sizes"] == [[64, 64]]
+    assert "enlarged 2x for thin holes" in lines["auto"] and "enlarged" not in lines["off"]
+    assert not np.array_equal(np.asarray(Image.open(tmp_path / "auto.png")), np.asarray(Image.open(tmp_path / "off.png")))
+
+    bad = invoke(tmp_path / "photo.png", "-m", tmp_path / "mask.png", "-o", tmp_path / "x.png", "--model", model_path,
+                 "--upscale", "always")
+    assert bad.exit_code == 2 and "always" in bad.output
+
+
 def test_flip_average_fills_as_the_library_does_and_keeps_the_rest(model_path, tmp_path):
     from ptgfill_cli.inference.inpainter import Inpainter
 
