@@ -10,7 +10,8 @@ import typer
 
 from ..errors import PTGFillError
 from ..evaluation.settings import FITS
-from .options import Device, Quiet, choices, json_flag, table_console, warn_deprecated
+from ..runtime.choices import DEFAULT_UPSCALE
+from .options import Device, Quiet, Upscale, choices, json_flag, table_console, warn_deprecated
 
 Fit = choices("Fit", FITS)
 
@@ -36,6 +37,7 @@ def command(
     model_short: Annotated[Optional[list[str]], typer.Option("-m", hidden=True)] = None,  # deprecated: -m is --mask in inpaint
     compare: Annotated[Optional[str], typer.Option("--compare", help="More methods on the same pairs, comma-separated: opencv-telea, opencv-ns, or other PTG-Fill weights.", show_default=False)] = None,
     flip_average: Annotated[bool, typer.Option("--flip-average", help="Average each PTG-Fill fill with the mirrored fill of the mirrored image (as inpaint --flip-average); those methods are named NAME+flip, so a run in the same OUTPUT without it resumes beside them.")] = False,
+    upscale: Annotated[Upscale, typer.Option("--upscale", help="Fill PTG-Fill's thin-hole images enlarged 2x, as inpaint --upscale: auto (while the enlarged image has at most 512x512 pixels; named NAME+up), thin (any size; NAME+up-thin) or off (the network alone; NAME).")] = Upscale(DEFAULT_UPSCALE),
     metrics: Annotated[str, typer.Option("--metrics", help="psnr, ssim, l1, hole-psnr, lpips, fid (comma-separated) or all.")] = "all",
     lpips_weights: Annotated[Optional[list[Path]], typer.Option("--lpips-weights", help="LPIPS weights: torchvision's alexnet-owt-7be5be79.pth and/or the lpips v0.1 alex.pth heads (repeatable).", show_default=False)] = None,
     fid_weights: Annotated[Optional[Path], typer.Option("--fid-weights", help="pytorch-fid's pt_inception-2015-12-05-6726825d.pth.", show_default=False)] = None,
@@ -82,7 +84,7 @@ def command(
     target = resolve_device(device)
     chosen_metrics = parse_metrics(metrics)
     specs = _method_specs(model, compare, quiet or json_output)
-    methods = build_methods(specs, target, flip_average)
+    methods = build_methods(specs, target, flip_average, upscale.value)
     settings = EvaluationSettings(
         dataset=dataset, output=output, data_root=data_root, masks=masks, mask_seed=mask_seed,
         buckets=ranges, by_border=by_border, size=size, fit=fit, pair_stride=pair_stride,

@@ -9,6 +9,9 @@ on its holes alone.
   ``torch.inference_mode()``, on the model's device.
 - ``OnnxMethod``: an ONNX file made by ``ptgfill export``, on onnxruntime (for
   measuring what an fp16 or 8-bit export costs in quality).
+- ``upscale`` (auto, the default, thin or off) fills images with thin holes on the image
+  enlarged 2x, as ``inpaint --upscale`` does (``inference.upscale``); auto and thin are
+  named with ``+up`` and ``+up-thin``, off keeps the bare name (the network alone).
 - With ``flip_average`` both average each fill with the mirrored fill of the mirrored image
   (``inference.flip_average``) and are named with ``+flip``, so their results never mix with
   the plain model's in a result store.
@@ -29,13 +32,16 @@ import torch
 from ..data.grids import to_uint8
 from ..errors import PTGFillError
 from ..inference.flip_average import flip_averaged
+from ..inference.upscale import check_mode, fill_upscaled_where, upscale_choices
 from ..models.generator import PTGFillGenerator
+from ..runtime.choices import DEFAULT_UPSCALE
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..inference.onnx_network import OnnxNetwork
 
 OPENCV_RADIUS = 3
 FLIP_SUFFIX = "+flip"  # a flip-averaged network's method name ends with it
+UPSCALE_SUFFIXES = {"auto": "+up", "thin": "+up-thin", "off": ""}  # before any FLIP_SUFFIX
 OPENCV_METHODS: dict[str, tuple[int, str]] = {
     "opencv-telea": (cv2.INPAINT_TELEA, "OpenCV Telea (fast marching), radius 3"),
     "opencv-ns": (cv2.INPAINT_NS, "OpenCV Navier-Stokes, radius 3"),
@@ -81,12 +87,17 @@ class PTGFillMethod:
     device: torch.device
     description: str
     flip_average: bool = False
+    upscale: str = DEFAULT_UPSCALE
 
     def fill(self, image: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
         image, known = image.to(self.device, torch.float32), known.to(self.device, torch.float32)
+        choices = upscale_choices(known, self.upscale)
 
-        def generate(image: torch.Tensor, known: torch.Tensor) -> tuple[torch.Tensor]:
+        def network(image: torch.Tensor, known: torch.Tensor) -> tuple[torch.Tensor]:
             return (self.generator(image * known, known).refined.float(),)
+
+        def generate(image: torch.Tensor, known: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            return fill_upscaled_where(network, image, known, choices)
 
         with torch.inference_mode():
             (refined,) = flip_averaged(generate, image, known) if self.flip_average else generate(image, known)
@@ -109,11 +120,17 @@ class OnnxMethod:
     network: OnnxNetwork
     description: str
     flip_average: bool = False
+    upscale: str = DEFAULT_UPSCALE
 
     def fill(self, image: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
         known = known.float().numpy()
         image = image.float().numpy() * known
-        run = self.network.generate
+        # A fixed-size export takes one input size only, so it is never enlarged.
+        choices = upscale_choices(known, "off" if self.network.fixed_size is not None else self.upscale)
+
+        def run(image: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, ...]:
+            return fill_upscaled_where(self.network.generate, image, known, choices)
+
         refined, _ = flip_averaged(run, image, known) if self.flip_average else run(image, known)
         return torch.from_numpy(refined).float()
 
@@ -125,14 +142,19 @@ class OnnxMethod:
             raise PTGFillError(f"{self.name}: the evaluation size {height}x{width} is not {rule}; pick another --size")
 
 
-def build_method(spec: str | None, device: torch.device, flip_average: bool = False) -> InpaintingMethod:
+def build_method(spec: str | None, device: torch.device, flip_average: bool = False,
+                 upscale: str = DEFAULT_UPSCALE) -> InpaintingMethod:
     """``opencv-telea`` / ``opencv-ns``, an exported ``.onnx`` file, or a PTG-Fill model (NAME,
     PATH or hf://...; None: the default model) loaded with ``load_model``. ``flip_average``
-    applies to the networks (named with ``+flip``), not to OpenCV."""
+    and ``upscale`` apply to the networks (named with their suffixes), not to OpenCV."""
     if spec in OPENCV_METHODS:
         flag, description = OPENCV_METHODS[spec]
         return OpenCVMethod(spec, flag, description)
-    suffix, averaged = (FLIP_SUFFIX, ", each fill averaged with the mirrored one's") if flip_average else ("", "")
+    suffix = UPSCALE_SUFFIXES[check_mode(upscale)] + (FLIP_SUFFIX if flip_average else "")
+    how = {"auto": ", thin holes filled enlarged 2x up to 512x512 pixels",
+                "thin": ", thin holes filled enlarged 2x", "off": ""}[upscale]
+    if flip_average:
+        how += ", each fill averaged with the mirrored one's"
     if spec is not None and spec.endswith(".onnx"):
         from pathlib import Path
 
@@ -141,20 +163,21 @@ def build_method(spec: str | None, device: torch.device, flip_average: bool = Fa
         network = OnnxNetwork(spec, device=str(device))
         return OnnxMethod(Path(spec).name + suffix, network,
                           f"PTG-Fill {network.name} exported to ONNX ({network.info.weights} weights), "
-                          f"onnxruntime: {spec}{averaged}", flip_average)
+                          f"onnxruntime: {spec}{how}", flip_average, upscale)
     from ..weights.resolve import load_model
 
     loaded = load_model(spec, device)
     return PTGFillMethod(loaded.name + suffix, loaded.generator.prepare_for_inference(), device,
-                         f"PTG-Fill {loaded.name} ({loaded.origin}: {loaded.source}){averaged}", flip_average)
+                         f"PTG-Fill {loaded.name} ({loaded.origin}: {loaded.source}){how}", flip_average, upscale)
 
 
-def build_methods(specs: list[str | None], device: torch.device, flip_average: bool = False) -> list[InpaintingMethod]:
+def build_methods(specs: list[str | None], device: torch.device, flip_average: bool = False,
+                  upscale: str = DEFAULT_UPSCALE) -> list[InpaintingMethod]:
     """The methods ``specs`` name, in order; names made unique with ``#2``, ``#3``..."""
     methods: list[InpaintingMethod] = []
     seen: dict[str, int] = {}
     for spec in specs:
-        method = build_method(spec, device, flip_average)
+        method = build_method(spec, device, flip_average, upscale)
         count = seen.get(method.name, 0) + 1
         seen[method.name] = count
         if count > 1:

@@ -20,6 +20,7 @@ from ptgfill_cli.data.datasets import read_rgb
 from ptgfill_cli.data.masks import write_mask_set
 from ptgfill_cli.evaluation import metric_info
 from ptgfill_cli.evaluation.baselines import OpenCVMethod, PTGFillMethod, build_methods
+from ptgfill_cli.inference.upscale import enlarged, reduced
 from ptgfill_cli.errors import EvaluationError
 from ptgfill_cli.evaluation.evaluator import evaluate
 from ptgfill_cli.evaluation.settings import EvaluationSettings
@@ -138,7 +139,7 @@ def test_scores_equal_a_recomputation_from_the_saved_images(tmp_path: Path) -> N
 
 def test_a_perfect_method_and_a_ptgfill_model(tmp_path: Path) -> None:
     model_file = save_model(build_generator("lite", seed=0), tmp_path / "m.safetensors")
-    methods = build_methods([str(model_file)], torch.device("cpu")) + [OracleMethod()]
+    methods = build_methods([str(model_file)], torch.device("cpu"), upscale="off") + [OracleMethod()]
     assert isinstance(methods[0], PTGFillMethod) and methods[0].name == "m"
     result = evaluate(settings_for(tmp_path, limit=2, buckets=((0.1, 0.2),), save_images=True), methods)
     oracle = next(r for r in result.rows if r.method == "oracle")
@@ -273,8 +274,9 @@ def test_garbage_and_tampered_pairs_files_are_refused_before_any_work(tmp_path: 
 
 def test_flip_averaged_methods_are_named_apart_and_fill_with_the_mean_of_both_fills(tmp_path: Path) -> None:
     model_file = save_model(build_generator("lite", seed=0), tmp_path / "m.safetensors")
-    (plain,) = build_methods([str(model_file)], torch.device("cpu"))
-    averaged, telea = build_methods([str(model_file), "opencv-telea"], torch.device("cpu"), flip_average=True)
+    (plain,) = build_methods([str(model_file)], torch.device("cpu"), upscale="off")
+    averaged, telea = build_methods([str(model_file), "opencv-telea"], torch.device("cpu"), flip_average=True,
+                                    upscale="off")
     assert (plain.name, averaged.name, telea.name) == ("m", "m+flip", "opencv-telea")
     assert averaged.flip_average and "mirrored" in averaged.description
     truth = torch.from_numpy(fit_image(read_rgb(EXAMPLES / "chelsea.png"), 64, "crop")).permute(2, 0, 1)[None] / 255
@@ -284,3 +286,25 @@ def test_flip_averaged_methods_are_named_apart_and_fill_with_the_mean_of_both_fi
     assert torch.allclose(averaged.fill(truth, known), expected, atol=1e-5)
     result = evaluate(settings_for(tmp_path, limit=1, buckets=((0.1, 0.2),)), [plain, averaged])
     assert {row.method for row in result.rows} == {"m", "m+flip"}
+
+
+def test_upscaled_methods_are_named_apart_and_fill_thin_holes_enlarged(tmp_path: Path) -> None:
+    model_file = save_model(build_generator("lite", seed=0), tmp_path / "m.safetensors")
+    cpu = torch.device("cpu")
+    (plain,), (auto, telea), (thin,) = (build_methods([str(model_file)], cpu, upscale="off"),
+                                        build_methods([str(model_file), "opencv-telea"], cpu),
+                                        build_methods([str(model_file)], cpu, upscale="thin"))
+    assert (plain.name, auto.name, thin.name, telea.name) == ("m", "m+up", "m+up-thin", "opencv-telea")
+    assert "enlarged 2x" in auto.description and "enlarged" not in plain.description
+    (flipped,) = build_methods([str(model_file)], cpu, flip_average=True)
+    assert flipped.name == "m+up+flip"
+    truth = torch.from_numpy(fit_image(read_rgb(EXAMPLES / "chelsea.png"), 64, "crop")).permute(2, 0, 1)[None] / 255
+    truth = truth.repeat(2, 1, 1, 1)
+    known = torch.ones(2, 1, 64, 64)
+    known[0, :, 30:33, 4:60] = 0  # a scratch: thin
+    known[1, :, 10:40, 10:40] = 0  # a square: thick
+    filled = auto.fill(truth, known)
+    big = plain.fill(enlarged(truth), enlarged(known))
+    assert torch.allclose(filled[:1], reduced(big)[:1], atol=1e-5)
+    assert torch.allclose(filled[1:], plain.fill(truth[1:], known[1:]), atol=1e-5)
+    assert (filled[:1] - plain.fill(truth[:1], known[:1])).abs().max() > 0.01

@@ -133,7 +133,7 @@ def test_an_onnx_file_is_an_evaluation_method_scoring_as_its_original(default_on
     from ptgfill_cli.evaluation.baselines import OnnxMethod, build_methods
 
     onnx_method, torch_method = build_methods([str(default_onnx), None], torch.device("cpu"))
-    assert isinstance(onnx_method, OnnxMethod) and onnx_method.name == "default.onnx"
+    assert isinstance(onnx_method, OnnxMethod) and onnx_method.name == "default.onnx+up"
     image, known = _check_input((96, 128), batch=2)
     assert torch.allclose(onnx_method.fill(image, known), torch_method.fill(image, known), atol=TOLERANCE)
     onnx_method.check_size(96, 128)
