@@ -1,6 +1,9 @@
 """Markdown tables of benchmarks/evaluate_general.sh's results, for the model card and README.
 
     python benchmarks/summarise_general.py eval/general MODEL_NAME
+
+MODEL_NAME is the method's name in the tables (``ptgfill-lite-general+up`` under evaluate's
+default --upscale auto); the face model is read under the same suffix.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ def _pooled(tables: list[dict[tuple[str, str], dict]], method: str, bucket: str,
 
 def main() -> None:
     root, model = Path(sys.argv[1]), sys.argv[2]
+    face_model = FACE_MODEL + model[len(model.split("+")[0]):]  # filled the same way: "+up" or none
     tables = {name: _rows(root / name) for name in (*SCENES, "utkface") if (root / name / "metrics.json").exists()}
     buckets = sorted({bucket for table in tables.values() for _, bucket in table})
     print("| test set | bucket | n | PTG-Fill PSNR | Telea | NS | face model | margin over Telea/NS | "
@@ -42,10 +46,10 @@ def main() -> None:
         for bucket in buckets:
             if name == "all scenes":
                 values = {m: {k: _pooled(scene_tables, m, bucket, k)[0] for k in ("psnr", "ssim")}
-                          for m in (model, *CLASSICAL, FACE_MODEL)}
+                          for m in (model, *CLASSICAL, face_model)}
                 n = _pooled(scene_tables, model, bucket, "psnr")[1]
             elif name in tables:
-                values = {m: tables[name][(m, bucket)] for m in (model, *CLASSICAL, FACE_MODEL)}
+                values = {m: tables[name][(m, bucket)] for m in (model, *CLASSICAL, face_model)}
                 n = values[model]["count"]
             else:
                 continue
@@ -54,13 +58,13 @@ def main() -> None:
             if name in SCENES and bucket in CLAIM_BUCKETS and (margin < 1.0 or not ssim_ahead):
                 failures.append(f"{name} {bucket}: {margin:+.2f} dB, SSIM {'ahead' if ssim_ahead else 'behind'}")
             label = f"{int(bucket[:3])}-{int(bucket[4:])} %"
-            print(f"| {name} | {label} | {n} | " + " | ".join(f"{values[m]['psnr']:.2f}" for m in (model, *CLASSICAL, FACE_MODEL))
-                  + f" | {margin:+.2f} dB | " + " | ".join(f"{values[m]['ssim']:.4f}" for m in (model, *CLASSICAL, FACE_MODEL)) + " |")
+            print(f"| {name} | {label} | {n} | " + " | ".join(f"{values[m]['psnr']:.2f}" for m in (model, *CLASSICAL, face_model))
+                  + f" | {margin:+.2f} dB | " + " | ".join(f"{values[m]['ssim']:.4f}" for m in (model, *CLASSICAL, face_model)) + " |")
     print()
     print("claim (every scene source, 10-50 %: >= 1 dB over the better of Telea/NS and SSIM ahead): "
           + ("met" if not failures else "NOT met: " + "; ".join(failures)))
     if "utkface" in tables:
-        gaps = [tables["utkface"][(model, b)]["psnr"] - tables["utkface"][(FACE_MODEL, b)]["psnr"] for b in buckets]
+        gaps = [tables["utkface"][(model, b)]["psnr"] - tables["utkface"][(face_model, b)]["psnr"] for b in buckets]
         print("faces, PSNR against the face model per bucket: " + ", ".join(f"{g:+.2f}" for g in gaps))
     objects = root / "objects" / "metrics.json"
     if objects.exists():
@@ -69,7 +73,7 @@ def main() -> None:
         print("| object holes | n | PTG-Fill PSNR | Telea PSNR | face model PSNR | PTG-Fill SSIM | Telea SSIM | face model SSIM |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for bucket in sorted({b for _, b in table}):
-            cells = [table[(m, bucket)] for m in (model, "opencv-telea", FACE_MODEL)]
+            cells = [table[(m, bucket)] for m in (model, "opencv-telea", face_model)]
             print(f"| {int(bucket[:3])}-{int(bucket[4:])} % | {cells[0]['count']} | "
                   + " | ".join(f"{c['psnr']:.2f}" for c in cells) + " | "
                   + " | ".join(f"{c['ssim']:.4f}" for c in cells) + " |")
