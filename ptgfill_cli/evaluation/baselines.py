@@ -125,8 +125,7 @@ class OnnxMethod:
     def fill(self, image: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
         known = known.float().numpy()
         image = image.float().numpy() * known
-        # A fixed-size export takes one input size only, so it is never enlarged.
-        choices = upscale_choices(known, "off" if self.network.fixed_size is not None else self.upscale)
+        choices = upscale_choices(known, self.upscale)
 
         def run(image: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, ...]:
             return fill_upscaled_where(self.network.generate, image, known, choices)
@@ -150,25 +149,34 @@ def build_method(spec: str | None, device: torch.device, flip_average: bool = Fa
     if spec in OPENCV_METHODS:
         flag, description = OPENCV_METHODS[spec]
         return OpenCVMethod(spec, flag, description)
-    suffix = UPSCALE_SUFFIXES[check_mode(upscale)] + (FLIP_SUFFIX if flip_average else "")
-    how = {"auto": ", thin holes filled enlarged 2x up to 512x512 pixels",
-                "thin": ", thin holes filled enlarged 2x", "off": ""}[upscale]
-    if flip_average:
-        how += ", each fill averaged with the mirrored one's"
+    check_mode(upscale)
     if spec is not None and spec.endswith(".onnx"):
         from pathlib import Path
 
         from ..inference.onnx_network import OnnxNetwork
 
         network = OnnxNetwork(spec, device=str(device))
+        if network.fixed_size is not None:
+            upscale = "off"  # a fixed-size export takes one input size only, so it is never enlarged
+        suffix, how = _variant(upscale, flip_average)
         return OnnxMethod(Path(spec).name + suffix, network,
                           f"PTG-Fill {network.name} exported to ONNX ({network.info.weights} weights), "
                           f"onnxruntime: {spec}{how}", flip_average, upscale)
     from ..weights.resolve import load_model
 
     loaded = load_model(spec, device)
+    suffix, how = _variant(upscale, flip_average)
     return PTGFillMethod(loaded.name + suffix, loaded.generator.prepare_for_inference(), device,
                          f"PTG-Fill {loaded.name} ({loaded.origin}: {loaded.source}){how}", flip_average, upscale)
+
+
+def _variant(upscale: str, flip_average: bool) -> tuple[str, str]:
+    """A network method's name suffix and the words its description ends with."""
+    how = {"auto": ", thin holes filled enlarged 2x up to 512x512 pixels", "thin": ", thin holes filled enlarged 2x",
+           "off": ""}[upscale]
+    if flip_average:
+        how += ", each fill averaged with the mirrored one's"
+    return UPSCALE_SUFFIXES[upscale] + (FLIP_SUFFIX if flip_average else ""), how
 
 
 def build_methods(specs: list[str | None], device: torch.device, flip_average: bool = False,

@@ -76,7 +76,7 @@ class FillSummary:
     height: int
     hole_ratio: float
     strategy: str  # original, resize, crop, or copy when there was no hole
-    working_sizes: list[tuple[int, int]]  # (H, W) of each network input
+    working_sizes: list[tuple[int, int]]  # (H, W) of each working piece, before any enlargement
     note: str | None = None  # why it was filled otherwise than asked (a memory fallback)
     upscaled: bool = False  # thin holes: the network ran on the working image enlarged
 

@@ -112,6 +112,11 @@ def test_a_fixed_size_export_pads_smaller_inputs_and_bounds_the_working_size(tmp
     result = inpainter.inpaint(photo, holes)
     assert np.array_equal(result.pixels[~holes], photo[~holes])
     assert all(h <= 128 and w <= 160 for h, w in result.working_sizes)
+    # One input size only: never enlarged for thin holes, so evaluate names it plainly.
+    assert inpainter.upscale == "off" and not result.upscaled
+    from ptgfill_cli.evaluation.baselines import build_method
+
+    assert build_method(str(path), torch.device("cpu")).name == "fixed.onnx"
 
 
 @pytest.mark.parametrize("flag,weights,mean_limit", [("--fp16", "fp16", 2e-3), ("--quantize=dynamic", "int8", 2e-3)])
