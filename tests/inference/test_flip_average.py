@@ -9,6 +9,7 @@ import torch
 from ptgfill_cli.inference.flip_average import flip_averaged, mirrored
 from ptgfill_cli.inference.inpainter import Inpainter
 from ptgfill_cli.models.factory import build_generator
+from tests.inference.batches import random_batch
 from tests.inference.test_inpainter import hole_mask_for, photo
 
 
@@ -21,10 +22,7 @@ def _lopsided(image, known):
 
 @pytest.mark.parametrize("kind", ["numpy", "torch"])
 def test_each_output_is_averaged_with_the_mirror_s_mirrored_back(kind):
-    rng = np.random.default_rng(0)
-    image, known = rng.random((2, 3, 4, 5), np.float32), (rng.random((2, 1, 4, 5)) > 0.5).astype(np.float32)
-    if kind == "torch":
-        image, known = torch.from_numpy(image), torch.from_numpy(known)
+    image, known = random_batch(kind, 2, 4, 5)
     refined, coarse = flip_averaged(_lopsided, image, known)
     # image * c averaged with image * (W - 1 - c): the column weight becomes (W - 1) / 2 everywhere.
     np.testing.assert_allclose(np.asarray(refined), np.asarray(image) * 2.0, rtol=1e-6)
