@@ -75,3 +75,19 @@ def test_the_dataset_list_is_never_cut_when_piped() -> None:
     assert result.exit_code == 0, result.output
     assert "the last 2,000 of the 30,000 images (the 28,000 / 2,000 train / test split" in result.output
     assert "…" not in result.output
+
+
+def test_upscaled_and_plain_runs_share_an_output_under_their_own_names(tmp_path: Path, model_path: Path) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(EXAMPLES / "chelsea.png", photos / "chelsea.png")
+    base = ["evaluate", "--dataset", str(photos), "--model", str(model_path), "--size", "64", "--buckets", "1-10",
+            "--masks", "strokes", "--metrics", "psnr", "-o", str(tmp_path / "out"), "--json"]
+    names = set()
+    for extra in ([], ["--upscale", "off"]):
+        result = CliRunner().invoke(app, base + extra)
+        assert result.exit_code == 0, result.output
+        names |= {row["method"] for row in json.loads(result.stdout)["rows"]}
+    assert names == {"lite+up", "lite"}
+    refused = CliRunner().invoke(app, base + ["--upscale", "always"])
+    assert refused.exit_code == 2 and "always" in refused.output
