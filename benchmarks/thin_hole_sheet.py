@@ -1,5 +1,5 @@
-"""The thin-hole upscaling sheet of the general model's card: two Kodak example photos (centre
-square, 256x256) with drawn scratches (3-6 px wide lines, seed 11), filled with --upscale off
+"""The thin-hole upscaling sheet of the general model's card: two Kodak example photos (brought
+to 256x256 as ``ptgfill evaluate --fit crop`` does) with drawn scratches (3-6 px wide lines, seed 11), filled with --upscale off
 and auto; zoomed crops of input, off, auto and the original, and each fill's PSNR.
 
     python benchmarks/thin_hole_sheet.py [OUT.jpg]
@@ -12,12 +12,16 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 from PIL import Image
 
+from ptgfill_cli.data.datasets import read_rgb
+from ptgfill_cli.evaluation.catalogue import fit_image
 from ptgfill_cli.inference.inpainter import Inpainter
 from ptgfill_cli.inference.upscale import hole_depth
+from ptgfill_cli.metrics import psnr
 
-EXAMPLES = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SIZE = 256
 CROPS = (("kodim23", 30, 150), ("kodim23", 100, 40), ("kodim05", 120, 40))  # photo, top, left
 CROP, ZOOM = 96, 3
@@ -32,15 +36,12 @@ def scratches(seed: int = 11) -> np.ndarray:
     return mask > 127
 
 
-def square(name: str) -> np.ndarray:
-    photo = Image.open(EXAMPLES / f"{name}.jpg").convert("RGB")
-    side = min(photo.size)
-    left, top = (photo.width - side) // 2, (photo.height - side) // 2
-    return np.asarray(photo.crop((left, top, left + side, top + side)).resize((SIZE, SIZE), Image.LANCZOS))
+def as_batch(rgb: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(rgb).permute(2, 0, 1)[None].double() / 255
 
 
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    return float(10 * np.log10(255**2 / ((a.astype(np.float64) - b) ** 2).mean()))
+def psnr_db(filled: np.ndarray, original: np.ndarray) -> float:
+    return psnr(as_batch(filled), as_batch(original)).item()
 
 
 def main() -> None:
@@ -50,12 +51,12 @@ def main() -> None:
     fillers = {mode: Inpainter.from_pretrained("ptgfill-lite-general", device="cpu", upscale=mode) for mode in ("off", "auto")}
     filled = {}
     for name in sorted({name for name, _, _ in CROPS}):
-        original = square(name)
+        original = fit_image(read_rgb(EXAMPLES / f"{name}.jpg"), SIZE, "crop")
         filled[name] = {"original": original}
         for mode, inpainter in fillers.items():
             result = inpainter.inpaint(original, hole)
             filled[name][mode] = result.pixels
-            print(f"{name} --upscale {mode}: {psnr(result.pixels, original):.2f} dB (upscaled: {result.upscaled})")
+            print(f"{name} --upscale {mode}: {psnr_db(result.pixels, original):.2f} dB (upscaled: {result.upscaled})")
         shown = original.copy()
         shown[hole] = (255, 0, 255)
         filled[name]["input"] = shown

@@ -116,15 +116,15 @@ def test_a_cpu_benchmark_that_would_not_fit_in_free_memory_is_refused_first(monk
 @pytest.mark.parametrize("flip_average", [False, True])
 def test_the_flip_averaged_inpaint_path_runs_two_passes_per_image(monkeypatch, flip_average: bool):
     from ptgfill_cli.benchmark import benchmark_inpaint_path
-    from ptgfill_cli.inference import inpainter
+    from ptgfill_cli.inference import upscale  # where the inpainter's fills are flip-averaged
 
-    calls, original = [], inpainter.flip_averaged
+    calls, original = [], upscale.flip_averaged
 
     def counting(generate, image, known):
         calls.append(image.shape)
         return original(generate, image, known)
 
-    monkeypatch.setattr(inpainter, "flip_averaged", counting)
+    monkeypatch.setattr(upscale, "flip_averaged", counting)
     model = build_generator(preset("lite"))
     result = benchmark_inpaint_path(model, "lite", 64, torch.device("cpu"), images=2, warmup=0, repeats=1,
                                     flip_average=flip_average)

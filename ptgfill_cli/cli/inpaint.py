@@ -95,7 +95,8 @@ def command(
             "--upscale",
             help="Thin holes (scratches, strokes) are filled on the working image enlarged 2x, "
             "sharper at their edges (measured in the model card): auto while the enlarged image "
-            "has at most 512x512 pixels, thin at any size (up to 8x the time, and at 512x512 it lost with the bundled model: see its card), off never.",
+            "has at most 512x512 pixels, thin at any size (up to 8x the time, and at 512x512 it lost "
+            "with the bundled model: see its card), off never.",
         ),
     ] = Upscale(DEFAULT_UPSCALE),
     model: Annotated[

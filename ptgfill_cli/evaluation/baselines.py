@@ -31,8 +31,7 @@ import torch
 
 from ..data.grids import to_uint8
 from ..errors import PTGFillError
-from ..inference.flip_average import flip_averaged
-from ..inference.upscale import check_mode, fill_upscaled_where, upscale_choices
+from ..inference.upscale import check_mode, fill_as_asked, mode_for, upscale_choices
 from ..models.generator import PTGFillGenerator
 from ..runtime.choices import DEFAULT_UPSCALE
 
@@ -41,7 +40,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 OPENCV_RADIUS = 3
 FLIP_SUFFIX = "+flip"  # a flip-averaged network's method name ends with it
-UPSCALE_SUFFIXES = {"auto": "+up", "thin": "+up-thin", "off": ""}  # before any FLIP_SUFFIX
+# Per upscale mode: the name suffix (before any FLIP_SUFFIX) and the words the description ends with.
+UPSCALE_VARIANTS = {"auto": ("+up", ", thin holes filled enlarged 2x up to 512x512 pixels"),
+                    "thin": ("+up-thin", ", thin holes filled enlarged 2x"), "off": ("", "")}
 OPENCV_METHODS: dict[str, tuple[int, str]] = {
     "opencv-telea": (cv2.INPAINT_TELEA, "OpenCV Telea (fast marching), radius 3"),
     "opencv-ns": (cv2.INPAINT_NS, "OpenCV Navier-Stokes, radius 3"),
@@ -96,11 +97,8 @@ class PTGFillMethod:
         def network(image: torch.Tensor, known: torch.Tensor) -> tuple[torch.Tensor]:
             return (self.generator(image * known, known).refined.float(),)
 
-        def generate(image: torch.Tensor, known: torch.Tensor) -> tuple[torch.Tensor, ...]:
-            return fill_upscaled_where(network, image, known, choices)
-
         with torch.inference_mode():
-            (refined,) = flip_averaged(generate, image, known) if self.flip_average else generate(image, known)
+            (refined,) = fill_as_asked(network, image, known, choices, self.flip_average)
         return refined.cpu()
 
     def check_size(self, height: int, width: int) -> None:
@@ -126,11 +124,7 @@ class OnnxMethod:
         known = known.float().numpy()
         image = image.float().numpy() * known
         choices = upscale_choices(known, self.upscale)
-
-        def run(image: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, ...]:
-            return fill_upscaled_where(self.network.generate, image, known, choices)
-
-        refined, _ = flip_averaged(run, image, known) if self.flip_average else run(image, known)
+        refined, _ = fill_as_asked(self.network.generate, image, known, choices, self.flip_average)
         return torch.from_numpy(refined).float()
 
     def check_size(self, height: int, width: int) -> None:
@@ -156,8 +150,7 @@ def build_method(spec: str | None, device: torch.device, flip_average: bool = Fa
         from ..inference.onnx_network import OnnxNetwork
 
         network = OnnxNetwork(spec, device=str(device))
-        if network.fixed_size is not None:
-            upscale = "off"  # a fixed-size export takes one input size only, so it is never enlarged
+        upscale = mode_for(upscale, network.fixed_size)
         suffix, how = _variant(upscale, flip_average)
         return OnnxMethod(Path(spec).name + suffix, network,
                           f"PTG-Fill {network.name} exported to ONNX ({network.info.weights} weights), "
@@ -172,11 +165,10 @@ def build_method(spec: str | None, device: torch.device, flip_average: bool = Fa
 
 def _variant(upscale: str, flip_average: bool) -> tuple[str, str]:
     """A network method's name suffix and the words its description ends with."""
-    how = {"auto": ", thin holes filled enlarged 2x up to 512x512 pixels", "thin": ", thin holes filled enlarged 2x",
-           "off": ""}[upscale]
+    suffix, how = UPSCALE_VARIANTS[upscale]
     if flip_average:
-        how += ", each fill averaged with the mirrored one's"
-    return UPSCALE_SUFFIXES[upscale] + (FLIP_SUFFIX if flip_average else ""), how
+        return suffix + FLIP_SUFFIX, how + ", each fill averaged with the mirrored one's"
+    return suffix, how
 
 
 def build_methods(specs: list[str | None], device: torch.device, flip_average: bool = False,

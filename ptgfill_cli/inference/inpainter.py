@@ -32,8 +32,7 @@ from ..data.masks import composite, dilate_holes
 from ..errors import InputError, PTGFillError, SettingError
 from ..runtime.choices import DEFAULT_UPSCALE
 from ..runtime.memory import FALLBACK_MAX_SIDE, available_bytes, fill_bytes, gigabytes
-from .flip_average import flip_averaged
-from .upscale import FACTOR, check_mode, fill_upscaled_where, wants_upscale
+from .upscale import FACTOR, check_mode, fill_as_asked, mode_for, wants_upscale
 from .working import (
     DEFAULT_CROP_MARGIN,
     DEFAULT_MAX_SIDE,
@@ -197,8 +196,7 @@ class Inpainter:
         self.batch_size = batch_size
         self.dilate = dilate
         self.flip_average = flip_average
-        # A fixed-size ONNX export takes one input size only, so it is never enlarged.
-        self.upscale = "off" if self.network.fixed_size is not None else upscale
+        self.upscale = mode_for(upscale, self.network.fixed_size)
         self.name = name
 
     @property
@@ -375,11 +373,7 @@ class Inpainter:
         image = np.stack([piece.image for piece in batch])
         known = np.stack([piece.known for piece in batch])
         choices = [piece.upscaled for piece in batch]
-
-        def generate(image: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, ...]:
-            return fill_upscaled_where(self.network.generate, image, known, choices)
-
-        refined, coarse = flip_averaged(generate, image, known) if self.flip_average else generate(image, known)
+        refined, coarse = fill_as_asked(self.network.generate, image, known, choices, self.flip_average)
         if not (np.isfinite(refined).all() and np.isfinite(coarse).all()):
             raise PTGFillError(f"the network's output ({self.network.backend}) holds NaN or infinite values; "
                                "nothing was written")

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from ..runtime.choices import UPSCALE_MODES
+from .flip_average import flip_averaged
 
 Array = TypeVar("Array")  # a numpy array or a torch tensor, (B, C, H, W)
 
@@ -39,6 +40,13 @@ def check_mode(mode: str) -> str:
     if mode not in UPSCALE_MODES:
         raise ValueError(f"upscale must be one of {', '.join(UPSCALE_MODES)}, not {mode!r}")
     return mode
+
+
+def mode_for(mode: str, fixed_size: tuple[int, int] | None) -> str:
+    """``mode`` for a network that takes inputs of ``fixed_size`` only (a fixed-size ONNX export)
+    or of any size (None): a fixed-size network is never enlarged."""
+    check_mode(mode)
+    return "off" if fixed_size is not None else mode
 
 
 def hole_depth(known: np.ndarray) -> float:
@@ -111,3 +119,16 @@ def _concatenated(first: Array, second: Array) -> Array:
     import torch
 
     return torch.cat([first, second])
+
+
+def fill_as_asked(
+    generate: Callable[[Array, Array], Sequence[Array]], image: Array, known: Array, choices: Sequence[bool],
+    flip_average: bool,
+) -> tuple[Array, ...]:
+    """``fill_upscaled_where``, and with ``flip_average`` each output averaged with the mirrored
+    input's (``flip_average.flip_averaged``); the one way every caller runs a network."""
+
+    def run(image: Array, known: Array) -> tuple[Array, ...]:
+        return fill_upscaled_where(generate, image, known, choices)
+
+    return flip_averaged(run, image, known) if flip_average else run(image, known)

@@ -20,10 +20,10 @@ from ptgfill_cli.data.datasets import read_rgb
 from ptgfill_cli.data.masks import write_mask_set
 from ptgfill_cli.evaluation import metric_info
 from ptgfill_cli.evaluation.baselines import OpenCVMethod, PTGFillMethod, build_methods
-from ptgfill_cli.inference.upscale import enlarged, reduced
 from ptgfill_cli.errors import EvaluationError
 from ptgfill_cli.evaluation.evaluator import evaluate
 from ptgfill_cli.evaluation.settings import EvaluationSettings
+from ptgfill_cli.inference.upscale import enlarged, reduced
 from ptgfill_cli.errors import PTGFillError
 from ptgfill_cli.weights.store import save_model
 from ptgfill_cli.evaluation import inception
